@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class ProviderQuerySet(models.QuerySet):
+    def get_or_create_for_domain(self, *, domain: str, name: str) -> tuple[Provider, bool]:
+        """The provider for a domain, matched case-insensitively; created on first sight."""
+        domain = domain.strip().lower()
+        provider = self.filter(domain__iexact=domain).first()
+        if provider is not None:
+            return provider, False
+        return self.get_or_create(domain=domain, defaults={"name": name})
+
+
+class Provider(models.Model):
+    """A publisher, identified by its domain (case-insensitive)."""
+
+    name = models.CharField(max_length=300)
+    domain = models.CharField(max_length=253, help_text="Identifies the provider, e.g. cbsnews.com.")
+    logo_url = models.URLField(max_length=2000, blank=True)
+    logo_width = models.PositiveIntegerField(null=True, blank=True)
+    logo_height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProviderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("domain"), name="provider_domain_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.domain})"

@@ -1,0 +1,321 @@
+"""Stories, their topics, related coverage, images, audit trail and import runs.
+
+Source fields mirror the story file format (see ``stories/seedformat.py``);
+``layout`` and ``extra`` keep what the format carries beyond our columns (key
+order, keys we do not model) so that export reproduces a file exactly.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+EDITORIAL_FIELDS = ("published", "quality", "heat", "topics")
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+    REJECTED = "rejected", "Rejected"
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=220, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("stories:topic", kwargs={"slug": self.slug})
+
+
+class StoryQuerySet(models.QuerySet):
+    def published(self) -> StoryQuerySet:
+        return self.filter(state=State.PUBLISHED)
+
+    def live(self, now=None) -> StoryQuerySet:
+        """Published and inside the go-live/expiry window, whether or not a scheduler ran."""
+        now = now or timezone.now()
+        return self.published().filter(
+            Q(go_live_at__isnull=True) | Q(go_live_at__lte=now),
+            Q(expire_at__isnull=True) | Q(expire_at__gt=now),
+        )
+
+    def for_reader(self) -> StoryQuerySet:
+        return self.live()
+
+    def with_cards(self) -> StoryQuerySet:
+        """Everything a story card shows, fetched in a fixed number of queries."""
+        return self.select_related("provider").prefetch_related(
+            models.Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic")),
+            models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD)),
+        )
+
+
+class Story(models.Model):
+    # Identity: see stories.seedformat.identity_key_for().
+    identity_key = models.CharField(max_length=64, unique=True, editable=False)
+
+    category = models.CharField(max_length=100, blank=True)
+    title = models.CharField(max_length=1000)
+    excerpt = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, help_text="publishedDateTime in the file.")
+    web_url = models.URLField(max_length=2000, null=True, blank=True)
+    original_url = models.URLField(max_length=2000, null=True, blank=True)
+    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
+    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
+    type = models.CharField(max_length=40, blank=True)
+    quality = models.IntegerField(null=True, blank=True)
+    heat = models.IntegerField(null=True, blank=True)
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="stories")
+    provider_name = models.CharField(max_length=300, blank=True, help_text="Provider name as the file gives it.")
+    topics = models.ManyToManyField(Topic, through="StoryTopic", related_name="stories", blank=True)
+    featured_content = models.TextField(blank=True, help_text="Raw HTML from the file. Never rendered as is.")
+    secured = models.TextField(blank=True, help_text="Opaque; kept verbatim.")
+    body = models.TextField(blank=True, help_text="Text after the front matter.")
+    layout = models.JSONField(default=dict, blank=True, editable=False)
+    extra = models.JSONField(default=dict, blank=True, editable=False)
+
+    # Workflow
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_REVIEW)
+    go_live_at = models.DateTimeField(null=True, blank=True)
+    expire_at = models.DateTimeField(null=True, blank=True)
+    state_comment = models.TextField(blank=True, help_text="Reason or comment of the last transition.")
+    editor_touched = models.JSONField(
+        default=list, blank=True, editable=False, help_text="Editorial fields an editor has changed."
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    # Import bookkeeping
+    source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "stories"
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "-published_at"], name="story_state_published"),
+            models.Index(fields=["-published_at"], name="story_published_at"),
+            models.Index(fields=["-heat"], name="story_heat"),
+            models.Index(fields=["-quality"], name="story_quality"),
+            models.Index(fields=["provider", "-published_at"], name="story_provider_published"),
+        ]
+        permissions = [
+            ("publish_story", "Can publish, unpublish, reject and schedule stories"),
+            ("submit_story", "Can submit stories for review"),
+            ("import_stories", "Can import story files"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("stories:detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_published(self) -> bool:
+        return self.state == State.PUBLISHED
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.state == State.PUBLISHED
+            and (self.go_live_at is None or self.go_live_at <= now)
+            and (self.expire_at is None or self.expire_at > now)
+        )
+
+    @property
+    def link_url(self) -> str | None:
+        """Where the reader goes to read the article: webUrl, or originalUrl for videos."""
+        return self.web_url or self.original_url
+
+
+class StoryTopic(models.Model):
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="story_topics")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="story_topics")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["story", "topic"], name="story_topic_unique")]
+        indexes = [models.Index(fields=["topic", "story"], name="storytopic_topic_story")]
+
+
+class RelatedLink(models.Model):
+    """Other coverage of the same story, in the file's order."""
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="related_links")
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=1000, blank=True)
+    excerpt = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    web_url = models.URLField(max_length=2000, null=True, blank=True)
+    original_url = models.URLField(max_length=2000, null=True, blank=True)
+    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
+    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
+    type = models.CharField(max_length=40, blank=True)
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="related_links"
+    )
+    provider_name = models.CharField(max_length=300, blank=True)
+    quality = models.IntegerField(null=True, blank=True)
+    layout = models.JSONField(default=dict, blank=True, editable=False)
+    extra = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def link_url(self) -> str | None:
+        return self.web_url or self.original_url
+
+
+class Image(models.Model):
+    """An image a story file points at, and our local cached copy of it."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", "Story image"
+        RELATED = "related", "Related coverage image"
+        PROVIDER = "provider", "Provider logo"
+
+    class CacheStatus(models.TextChoices):
+        PENDING = "pending", "Not cached yet"
+        CACHED = "cached", "Cached"
+        FAILED = "failed", "Failed"
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, null=True, blank=True, related_name="images")
+    related_link = models.ForeignKey(
+        RelatedLink, on_delete=models.CASCADE, null=True, blank=True, related_name="images"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.LEAD)
+    position = models.PositiveIntegerField(default=0)
+    url = models.URLField(max_length=2000, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    is_cached = models.BooleanField(null=True, blank=True, help_text="isCached as the file gives it.")
+    title = models.CharField(max_length=1000, null=True, blank=True)
+    layout = models.JSONField(default=dict, blank=True, editable=False)
+    extra = models.JSONField(default=dict, blank=True, editable=False)
+
+    # Local cache (stories.images / manage.py cache_images)
+    cache_status = models.CharField(max_length=20, choices=CacheStatus.choices, default=CacheStatus.PENDING)
+    cache_error = models.TextField(blank=True)
+    cached_at = models.DateTimeField(null=True, blank=True)
+    local_file = models.ImageField(upload_to="images/", null=True, blank=True)
+    local_width = models.PositiveIntegerField(null=True, blank=True)
+    local_height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnails = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["cache_status"], name="image_cache_status")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class ImportRun(models.Model):
+    """One import of a batch of story files, from the command line or the admin."""
+
+    class Via(models.TextChoices):
+        COMMAND = "command", "Command line"
+        ADMIN = "admin", "Admin upload"
+        SPREADSHEET = "spreadsheet", "Spreadsheet"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+        REVERTED = "reverted", "Reverted"
+
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=20, choices=Via.choices, default=Via.COMMAND)
+    source = models.TextField(blank=True)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    failures = models.JSONField(default=list, blank=True, help_text="[{path, reason}] for each failed file.")
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stories = models.ManyToManyField(Story, through="ImportRunStory", related_name="import_runs", blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.get_via_display()}, {self.started_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def duration(self):
+        return (self.finished_at - self.started_at) if self.finished_at else None
+
+
+class ImportRunStory(models.Model):
+    """What one import run did to one story, and what it needs to be undone."""
+
+    class Outcome(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        CONFLICT = "conflict", "Updated, editor's values kept"
+
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
+    story = models.ForeignKey(Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_entries")
+    path = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    previous = models.JSONField(null=True, blank=True, help_text="The story's source record before this run.")
+    conflicts = models.JSONField(default=list, blank=True, help_text="Editorial fields kept against the file.")
+
+    class Meta:
+        ordering = ["id"]
+
+
+class AuditEntry(models.Model):
+    """An append-only record of a change to a story: who, when, before, after, why."""
+
+    story = models.ForeignKey(Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    story_title = models.CharField(max_length=1000, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
+    action = models.CharField(max_length=40)
+    field = models.CharField(max_length=40, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["story", "-created_at"], name="audit_story_created")]
+
+    def __str__(self) -> str:
+        who = self.actor or (f"import #{self.import_run_id}" if self.import_run_id else "system")
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who}: {self.action} {self.field}".strip()
