@@ -1,0 +1,504 @@
+"""The editorial workflow: every state transition and every editorial change.
+
+Nothing else writes ``Story.state``, the go-live/expiry window, ``quality``,
+``heat`` or topics. Each function here
+
+- checks the actor's permissions (``PermissionDenied``); ``actor=None`` is the
+  system (an import run or the scheduler) and is always allowed;
+- refuses invalid moves with a ``WorkflowError`` that says why;
+- holds optimistic locking: the write is a conditional
+  ``UPDATE ... WHERE version = <expected>`` that bumps ``version``, so of two
+  concurrent writers only one can win; the other gets ``StaleStoryError``;
+- records an ``AuditEntry`` per changed field (who, when, before, after, why);
+- adds the field to ``Story.editor_touched`` when a person made the change, so
+  a re-import knows an editor decided.
+
+Decisions where the product brief leaves a choice:
+
+- **unpublish** and **expiry** move a story back to *in review*: it returns to
+  the moderation queue, where a moderator can publish it again (with a new
+  window) or reject it.
+- Scheduled publishing is *publish* with a future ``go_live_at``; readers see a
+  story only inside its window (``Story.objects.live()``) whether or not the
+  scheduler runs. ``schedule()`` changes the window of a story in any state; on
+  an unpublished story the window takes effect once it is published.
+- Publishing a story whose expiry time has already passed is refused: set a
+  new expiry time or clear it.
+- Every transition made by a person marks ``published`` as editor-touched:
+  each one is a decision about whether the story is public.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from . import audit
+from .models import AuditEntry, ImportRun, State, Story, StoryTopic, Topic
+
+
+class WorkflowError(ValidationError):
+    """A move the workflow does not allow; the message says why."""
+
+    def __str__(self) -> str:
+        return " ".join(self.messages)
+
+
+class StaleStoryError(WorkflowError):
+    """The story changed since the caller read it; nothing was written."""
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+SUBMIT = "submit"
+PUBLISH = "publish"
+UNPUBLISH = "unpublish"
+REJECT = "reject"
+REQUEST_CHANGES = "request_changes"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    permission: str
+    comment_required: bool = False
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition(SUBMIT, "Submit for review", (State.DRAFT,), State.IN_REVIEW, "stories.submit_story"),
+        Transition(
+            PUBLISH,
+            "Publish",
+            (State.IN_REVIEW, State.DRAFT, State.REJECTED),
+            State.PUBLISHED,
+            "stories.publish_story",
+        ),
+        Transition(UNPUBLISH, "Unpublish", (State.PUBLISHED,), State.IN_REVIEW, "stories.publish_story"),
+        Transition(REJECT, "Reject", (State.IN_REVIEW,), State.REJECTED, "stories.publish_story", True),
+        Transition(
+            REQUEST_CHANGES,
+            "Request changes",
+            (State.IN_REVIEW,),
+            State.DRAFT,
+            "stories.publish_story",
+            True,
+        ),
+    )
+}
+
+SCHEDULE_PERMISSION = "stories.publish_story"
+EDIT_PERMISSION = "stories.change_story"
+
+# Source fields a person may correct through update_editorial(content=...).
+CONTENT_FIELDS = frozenset(
+    {
+        "category",
+        "title",
+        "excerpt",
+        "published_at",
+        "web_url",
+        "original_url",
+        "amp_web_url",
+        "cdn_amp_web_url",
+        "type",
+        "provider",
+        "provider_name",
+        "featured_content",
+        "secured",
+        "body",
+    }
+)
+
+
+def _is_person(actor) -> bool:
+    return actor is not None
+
+
+def _require(actor, permission: str, what: str) -> None:
+    if actor is None:
+        return
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(permission):
+        raise PermissionDenied(f"You do not have permission to {what}.")
+
+
+def may(actor, action: str) -> bool:
+    """Whether ``actor`` holds the permission for a transition or for "schedule"/"edit"."""
+    if action in TRANSITIONS:
+        permission = TRANSITIONS[action].permission
+    elif action == "schedule":
+        permission = SCHEDULE_PERMISSION
+    else:
+        permission = EDIT_PERMISSION
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return bool(authenticated and actor.has_perm(permission))
+
+
+def available_transitions(story: Story, actor) -> list[Transition]:
+    """The transitions ``actor`` may apply to ``story`` in its current state."""
+    return [t for t in TRANSITIONS.values() if story.state in t.sources and may(actor, t.action)]
+
+
+def _audit_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "_meta"):  # a model instance, e.g. the provider
+        return str(value)
+    return value
+
+
+def _check_version(story: Story, expected_version: int | None) -> int:
+    if expected_version is not None and int(expected_version) != story.version:
+        raise StaleStoryError(_stale_message(story))
+    return story.version
+
+
+def _stale_message(story: Story) -> str:
+    return (
+        f"“{story.title}” was changed by someone else since you loaded it. "
+        "Nothing was saved; reload to see the current version and try again."
+    )
+
+
+def _write(story: Story, *, expected: int, changes: Mapping[str, Any]) -> None:
+    """Conditionally write ``changes`` and bump the version; refuse if someone else wrote first."""
+    now = timezone.now()
+    updated = Story.objects.filter(pk=story.pk, version=expected).update(
+        version=F("version") + 1, updated_at=now, **changes
+    )
+    if updated != 1:
+        raise StaleStoryError(_stale_message(story))
+    for name, value in changes.items():
+        setattr(story, name, value)
+    story.version = expected + 1
+    story.updated_at = now
+
+
+def _touched(story: Story, actor, fields: Iterable[str]) -> list[str] | None:
+    if not _is_person(actor):
+        return None
+    current = list(story.editor_touched or [])
+    added = [f for f in fields if f not in current]
+    return current + added if added else None
+
+
+def _validate_window(go_live_at: datetime | None, expire_at: datetime | None) -> None:
+    for name, value in (("go-live time", go_live_at), ("expiry time", expire_at)):
+        if value is not None and timezone.is_naive(value):
+            raise WorkflowError(f"The {name} needs a time zone.")
+    if go_live_at is not None and expire_at is not None and expire_at <= go_live_at:
+        raise WorkflowError("The expiry time must be after the go-live time.")
+
+
+@transaction.atomic
+def transition(
+    story: Story,
+    *,
+    action: str,
+    actor,
+    comment: str = "",
+    expected_version: int | None = None,
+    go_live_at: datetime | None = UNSET,
+    expire_at: datetime | None = UNSET,
+    import_run: ImportRun | None = None,
+) -> Story:
+    """Move ``story`` along the workflow. ``go_live_at``/``expire_at`` only with ``publish``."""
+    spec = TRANSITIONS.get(action)
+    if spec is None:
+        raise WorkflowError(f"Unknown workflow action {action!r}.")
+    _require(actor, spec.permission, spec.label.lower() + " stories")
+    expected = _check_version(story, expected_version)
+    comment = (comment or "").strip()
+    if story.state not in spec.sources:
+        raise WorkflowError(
+            f"Cannot {spec.label.lower()} “{story.title}”: it is {story.get_state_display().lower()}."
+        )
+    if spec.comment_required and not comment:
+        what = "a reason" if action == REJECT else "a comment"
+        raise WorkflowError(f"{spec.label} needs {what}.")
+    if action != PUBLISH and (go_live_at is not UNSET or expire_at is not UNSET):
+        raise WorkflowError("A go-live or expiry time can only be given when publishing.")
+
+    changes: dict[str, Any] = {"state": spec.target, "state_comment": comment}
+    window: dict[str, datetime | None] = {}
+    if action == PUBLISH:
+        new_go_live = story.go_live_at if go_live_at is UNSET else go_live_at
+        new_expire = story.expire_at if expire_at is UNSET else expire_at
+        _validate_window(new_go_live, new_expire)
+        if new_expire is not None and new_expire <= timezone.now():
+            raise WorkflowError(
+                f"“{story.title}” expired at {new_expire:%Y-%m-%d %H:%M %Z}: "
+                "set a new expiry time or clear it before publishing."
+            )
+        for name, value in (("go_live_at", new_go_live), ("expire_at", new_expire)):
+            if getattr(story, name) != value:
+                window[name] = value
+        changes.update(window)
+    touched = _touched(story, actor, ["published"])
+    if touched is not None:
+        changes["editor_touched"] = touched
+
+    before_state = story.state
+    before_window = {name: getattr(story, name) for name in window}
+    _write(story, expected=expected, changes=changes)
+    audit.record(
+        story=story,
+        action=action,
+        actor=actor,
+        import_run=import_run,
+        field="state",
+        before=before_state,
+        after=spec.target,
+        comment=comment,
+    )
+    for name, value in window.items():
+        audit.record(
+            story=story,
+            action="schedule",
+            actor=actor,
+            import_run=import_run,
+            field=name,
+            before=_audit_value(before_window[name]),
+            after=_audit_value(value),
+            comment=comment,
+        )
+    return story
+
+
+@transaction.atomic
+def schedule(
+    story: Story,
+    *,
+    actor,
+    go_live_at: datetime | None,
+    expire_at: datetime | None,
+    expected_version: int | None = None,
+    comment: str = "",
+    import_run: ImportRun | None = None,
+) -> Story:
+    """Set the window in which readers may see ``story`` (``None`` = no bound)."""
+    _require(actor, SCHEDULE_PERMISSION, "schedule stories")
+    expected = _check_version(story, expected_version)
+    _validate_window(go_live_at, expire_at)
+    changes = {
+        name: value
+        for name, value in (("go_live_at", go_live_at), ("expire_at", expire_at))
+        if getattr(story, name) != value
+    }
+    if not changes:
+        return story
+    before = {name: getattr(story, name) for name in changes}
+    _write(story, expected=expected, changes=changes)
+    for name, value in changes.items():
+        audit.record(
+            story=story,
+            action="schedule",
+            actor=actor,
+            import_run=import_run,
+            field=name,
+            before=_audit_value(before[name]),
+            after=_audit_value(value),
+            comment=comment,
+        )
+    return story
+
+
+def _topic_names(topics: Sequence[Topic]) -> list[str]:
+    return [t.name for t in topics]
+
+
+def current_topics(story: Story) -> list[Topic]:
+    """The story's topics in order (uses a ``story_topics`` prefetch when there is one)."""
+    return [st.topic for st in story.story_topics.all()]
+
+
+@transaction.atomic
+def update_editorial(
+    story: Story,
+    *,
+    actor,
+    quality: int | None = UNSET,
+    heat: int | None = UNSET,
+    topics: Sequence[Topic] = UNSET,
+    add_topics: Sequence[Topic] = (),
+    remove_topics: Sequence[Topic] = (),
+    content: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    comment: str = "",
+    import_run: ImportRun | None = None,
+) -> list[str]:
+    """Change quality, heat, topics (and source ``content`` fields); unset means unchanged.
+
+    ``topics`` replaces the list (in that order); ``add_topics``/``remove_topics``
+    edit it. Returns the names of the fields that changed; nothing is written
+    (and the version stays) when nothing changed.
+    """
+    _require(actor, EDIT_PERMISSION, "change stories")
+    expected = _check_version(story, expected_version)
+    content = dict(content or {})
+    unknown = set(content) - CONTENT_FIELDS
+    if unknown:
+        raise WorkflowError(f"Not a content field: {', '.join(sorted(unknown))}.")
+
+    changes: dict[str, Any] = {}
+    audits: list[tuple[str, Any, Any]] = []
+    for name, value in (("quality", quality), ("heat", heat)):
+        if value is UNSET:
+            continue
+        if value is not None and not isinstance(value, int):
+            raise WorkflowError(f"{name.capitalize()} must be a whole number.")
+        if getattr(story, name) != value:
+            changes[name] = value
+            audits.append((name, getattr(story, name), value))
+    for name, value in content.items():
+        old = getattr(story, name)
+        if old != value:
+            changes[name] = value
+            audits.append((name, _audit_value(old), _audit_value(value)))
+
+    new_topics: list[Topic] | None = None
+    if topics is not UNSET or add_topics or remove_topics:
+        old_topics = current_topics(story)
+        wanted = list(old_topics if topics is UNSET else topics)
+        wanted += [t for t in add_topics if t not in wanted]
+        removed = {t.pk for t in remove_topics}
+        wanted = [t for t in dict.fromkeys(wanted) if t.pk not in removed]
+        if [t.pk for t in wanted] != [t.pk for t in old_topics]:
+            new_topics = wanted
+            audits.append(("topics", _topic_names(old_topics), _topic_names(wanted)))
+
+    if not audits:
+        return []
+    editorial = [name for name, _, _ in audits if name in ("quality", "heat", "topics")]
+    touched = _touched(story, actor, editorial)
+    if touched is not None:
+        changes["editor_touched"] = touched
+    _write(story, expected=expected, changes=changes)
+    if new_topics is not None:
+        StoryTopic.objects.filter(story=story).delete()
+        StoryTopic.objects.bulk_create(
+            StoryTopic(story=story, topic=topic, position=position)
+            for position, topic in enumerate(new_topics)
+        )
+        if hasattr(story, "_prefetched_objects_cache"):
+            story._prefetched_objects_cache.pop("story_topics", None)
+            story._prefetched_objects_cache.pop("topics", None)
+    for name, before, after in audits:
+        audit.record(
+            story=story,
+            action="edit",
+            actor=actor,
+            import_run=import_run,
+            field=name,
+            before=before,
+            after=after,
+            comment=comment,
+        )
+    return [name for name, _, _ in audits]
+
+
+# --- The scheduler ---------------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleReport:
+    went_live: list[Story] = field(default_factory=list)
+    expired: list[Story] = field(default_factory=list)
+
+
+def _last_publish_subquery():
+    return Subquery(
+        AuditEntry.objects.filter(story=OuterRef("pk"), action=PUBLISH)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+
+
+def due_to_go_live(now: datetime) -> QuerySet[Story]:
+    """Published stories whose go-live time passed after they were published, not yet recorded."""
+    already = AuditEntry.objects.filter(
+        story=OuterRef("pk"), action="went_live", created_at=OuterRef("go_live_at")
+    )
+    return (
+        Story.objects.published()
+        .filter(go_live_at__isnull=False, go_live_at__lte=now)
+        .annotate(last_publish=_last_publish_subquery())
+        .filter(last_publish__lt=F("go_live_at"))
+        .exclude(Exists(already))
+        .order_by("go_live_at", "pk")
+    )
+
+
+def due_to_expire(now: datetime) -> QuerySet[Story]:
+    return (
+        Story.objects.published()
+        .filter(expire_at__isnull=False, expire_at__lte=now)
+        .order_by("expire_at", "pk")
+    )
+
+
+def _record_at(when: datetime, **kwargs) -> None:
+    entry = audit.record(**kwargs)
+    AuditEntry.objects.filter(pk=entry.pk).update(created_at=when)
+
+
+@transaction.atomic
+def apply_schedule(*, now: datetime | None = None, dry_run: bool = False) -> ScheduleReport:
+    """Record scheduled go-lives and expiries that have happened, at the times they happened.
+
+    Idempotent: a go-live is recorded once; an expired story leaves *published*
+    (to *in review*), so it is not found again. Readers never depend on this:
+    ``Story.objects.live()`` already honours the window.
+    """
+    now = now or timezone.now()
+    going_live, expiring = due_to_go_live(now), due_to_expire(now)
+    if not dry_run:
+        # Two schedulers started at once must not both record the same transition.
+        going_live = going_live.select_for_update(of=("self",))
+        expiring = expiring.select_for_update(of=("self",))
+    report = ScheduleReport(went_live=list(going_live), expired=list(expiring))
+    if dry_run:
+        return report
+    for story in report.went_live:
+        _record_at(
+            story.go_live_at,
+            story=story,
+            action="went_live",
+            field="state",
+            before=State.PUBLISHED,
+            after=State.PUBLISHED,
+            comment="Scheduled go-live time reached.",
+        )
+    for story in report.expired:
+        expired_at = story.expire_at
+        comment = f"Expired at {expired_at:%Y-%m-%d %H:%M %Z}."
+        _write(story, expected=story.version, changes={"state": State.IN_REVIEW, "state_comment": comment})
+        _record_at(
+            expired_at,
+            story=story,
+            action="expired",
+            field="state",
+            before=State.PUBLISHED,
+            after=State.IN_REVIEW,
+            comment=comment,
+        )
+    return report
