@@ -1,0 +1,139 @@
+"""RSS and Atom feeds of live stories: all, per topic, per provider (django.contrib.syndication)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
+
+from .filters import live_providers, live_topics
+from .models import Story, StoryTopic
+from .templatetags.reader import plain_text
+
+FEED_SIZE = 50
+
+
+def absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+class LatestStoriesRss(Feed):
+    """All live stories, newest first."""
+
+    title = "Newsroom: latest stories"
+    description = "Curated news stories, newest first."
+    url_name = "stories:home"
+    feed_url_name = "stories:feed_rss"
+
+    def link(self, obj=None) -> str:
+        return absolute(reverse(self.url_name))
+
+    def feed_url(self, obj=None) -> str:
+        return absolute(reverse(self.feed_url_name))
+
+    def subtitle(self, obj=None) -> str:
+        return self.description
+
+    def stories(self, obj) -> QuerySet:
+        return Story.objects.live()
+
+    def items(self, obj=None) -> list[Story]:
+        return list(
+            self.stories(obj).with_cards().order_by("-published_at", "-id")[:FEED_SIZE]
+        )
+
+    # Titles and descriptions are HTML in feed readers: escape them as Django's defaults do.
+    def item_title(self, item: Story) -> str:
+        return escape(plain_text(item.title))
+
+    def item_description(self, item: Story) -> str:
+        return escape(plain_text(item.excerpt))
+
+    def item_link(self, item: Story) -> str:
+        return absolute(item.get_absolute_url())
+
+    def item_guid(self, item: Story) -> str:
+        return absolute(item.get_absolute_url())
+
+    def item_pubdate(self, item: Story):
+        return item.published_at or item.created_at
+
+    def item_updateddate(self, item: Story):
+        return item.updated_at
+
+    def item_author_name(self, item: Story) -> str:
+        return item.provider.name
+
+    def item_categories(self, item: Story) -> list[str]:
+        return [story_topic.topic.name for story_topic in item.story_topics.all()]
+
+
+class LatestStoriesAtom(LatestStoriesRss):
+    feed_type = Atom1Feed
+    feed_url_name = "stories:feed_atom"
+
+
+class TopicStoriesRss(LatestStoriesRss):
+    feed_url_name = "stories:topic_rss"
+
+    def get_object(self, request, slug: str):
+        return get_object_or_404(live_topics(), slug=slug)
+
+    def title(self, obj) -> str:
+        return f"Newsroom: {obj.name}"
+
+    def description(self, obj) -> str:
+        return f"Curated news stories about {obj.name}, newest first."
+
+    def subtitle(self, obj) -> str:
+        return self.description(obj)
+
+    def link(self, obj) -> str:
+        return absolute(obj.get_absolute_url())
+
+    def feed_url(self, obj) -> str:
+        return absolute(reverse(self.feed_url_name, kwargs={"slug": obj.slug}))
+
+    def stories(self, obj) -> QuerySet:
+        return Story.objects.live().filter(
+            pk__in=StoryTopic.objects.filter(topic=obj).values("story_id")
+        )
+
+
+class TopicStoriesAtom(TopicStoriesRss):
+    feed_type = Atom1Feed
+    feed_url_name = "stories:topic_atom"
+
+
+class ProviderStoriesRss(LatestStoriesRss):
+    feed_url_name = "stories:provider_rss"
+
+    def get_object(self, request, domain: str):
+        return get_object_or_404(live_providers(), domain__iexact=domain)
+
+    def title(self, obj) -> str:
+        return f"Newsroom: stories from {obj.name}"
+
+    def description(self, obj) -> str:
+        return f"Curated news stories from {obj.name} ({obj.domain}), newest first."
+
+    def subtitle(self, obj) -> str:
+        return self.description(obj)
+
+    def link(self, obj) -> str:
+        return absolute(reverse("stories:provider", kwargs={"domain": obj.domain}))
+
+    def feed_url(self, obj) -> str:
+        return absolute(reverse(self.feed_url_name, kwargs={"domain": obj.domain}))
+
+    def stories(self, obj) -> QuerySet:
+        return Story.objects.live().filter(provider=obj)
+
+
+class ProviderStoriesAtom(ProviderStoriesRss):
+    feed_type = Atom1Feed
+    feed_url_name = "stories:provider_atom"

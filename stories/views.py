@@ -1,0 +1,256 @@
+"""The reader site: listings, topic and provider pages, search and the story page.
+
+Readers only ever see live stories (``Story.objects.live()``). Staff who may
+view stories can open any story at its URL, as a clearly marked preview that
+is neither cached nor indexed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import condition
+from django.views.generic import DetailView
+from django_filters.views import FilterView
+
+from .filters import ReaderFilter, live_providers, live_topics
+from .models import RelatedLink, State, Story, StoryTopic
+from .search import normalise_query
+
+PAGE_SIZE = 20
+
+
+# -- Conditional GET --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReaderVersion:
+    """When the set of live stories last changed, in one aggregate query."""
+
+    last_changed: object
+    etag: str
+
+
+def reader_version(request: HttpRequest) -> ReaderVersion:
+    cached = getattr(request, "_reader_version", None)
+    if cached is not None:
+        return cached
+    now = timezone.now()
+    published = Q(state=State.PUBLISHED)
+    # Any story's update may add it to or remove it from the live set; so may
+    # the clock passing a go-live or expiry time without anyone saving.
+    figures = Story.objects.aggregate(
+        changed=Max("updated_at"),
+        went_live=Max("go_live_at", filter=published & Q(go_live_at__lte=now)),
+        expired=Max("expire_at", filter=published & Q(expire_at__lte=now)),
+        live=Count("pk", filter=Q(pk__in=Story.objects.live(now).values("pk"))),
+        total=Count("pk"),
+    )
+    moments = [figures[key] for key in ("changed", "went_live", "expired") if figures[key] is not None]
+    fingerprint = "|".join(str(figures[key]) for key in sorted(figures))
+    version = ReaderVersion(
+        last_changed=max(moments) if moments else None,
+        etag=hashlib.sha256(fingerprint.encode()).hexdigest()[:32],
+    )
+    request._reader_version = version
+    return version
+
+
+def reader_etag(request: HttpRequest, *args, **kwargs) -> str:
+    return reader_version(request).etag
+
+
+def reader_last_modified(request: HttpRequest, *args, **kwargs):
+    return reader_version(request).last_changed
+
+
+reader_conditional = condition(etag_func=reader_etag, last_modified_func=reader_last_modified)
+
+
+# -- Views --------------------------------------------------------------------
+
+
+class ReaderQuerysetMixin:
+    """Live stories for readers; every story for staff allowed to preview, where a view allows it."""
+
+    allow_preview = False
+    preview_permission = "stories.view_story"
+    request: HttpRequest
+
+    def can_preview(self) -> bool:
+        user = self.request.user
+        return self.allow_preview and user.is_staff and user.has_perm(self.preview_permission)
+
+    def get_queryset(self) -> QuerySet:
+        stories = Story.objects.all() if self.can_preview() else Story.objects.live()
+        return stories.with_cards()
+
+
+@method_decorator(reader_conditional, name="get")
+class StoryListView(ReaderQuerysetMixin, FilterView):
+    """Home: live stories, newest first (or hot, or top), with the reader filters."""
+
+    filterset_class = ReaderFilter
+    template_name = "stories/story_list.html"
+    context_object_name = "stories"
+    paginate_by = PAGE_SIZE
+    page_kind = "home"
+    hidden_filters: tuple[str, ...] = ()
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        for name in self.hidden_filters:
+            filterset.filters.pop(name, None)
+        return filterset
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        filterset = context["filter"]
+        data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+        active = {key: value for key, value in data.items() if value not in (None, "", []) and key != "sort"}
+        query = normalise_query(self.request.GET.get("q"))
+        sort = data.get("sort") or ""
+        context.update(
+            page_kind=self.page_kind,
+            heading=self.get_heading(query=query, sort=sort),
+            query=query,
+            filters_active=bool(active),
+            sort=sort,
+            feeds=self.get_feeds(),
+        )
+        return context
+
+    def get_heading(self, *, query: str, sort: str) -> str:
+        if self.page_kind == "search" or query:
+            return f"Search results for “{query}”" if query else "Search stories"
+        return {"hot": "Hot stories", "top": "Top stories"}.get(sort, "Latest stories")
+
+    def get_feeds(self) -> dict[str, str]:
+        return {"rss": reverse("stories:feed_rss"), "atom": reverse("stories:feed_atom")}
+
+
+class SearchView(StoryListView):
+    page_kind = "search"
+
+
+class TopicView(StoryListView):
+    page_kind = "topic"
+    hidden_filters = ("topic",)
+
+    def get_queryset(self) -> QuerySet:
+        # Only topics with live stories exist for readers.
+        self.topic = get_object_or_404(live_topics(), slug=self.kwargs["slug"])
+        return (
+            super()
+            .get_queryset()
+            .filter(pk__in=StoryTopic.objects.filter(topic=self.topic).values("story_id"))
+        )
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(topic=self.topic, **kwargs)
+
+    def get_heading(self, *, query: str, sort: str) -> str:
+        return self.topic.name
+
+    def get_feeds(self) -> dict[str, str]:
+        return {
+            "rss": reverse("stories:topic_rss", kwargs={"slug": self.topic.slug}),
+            "atom": reverse("stories:topic_atom", kwargs={"slug": self.topic.slug}),
+        }
+
+
+class ProviderView(StoryListView):
+    page_kind = "provider"
+    hidden_filters = ("provider",)
+
+    def get_queryset(self) -> QuerySet:
+        self.provider = get_object_or_404(live_providers(), domain__iexact=self.kwargs["domain"])
+        return super().get_queryset().filter(provider=self.provider)
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(provider=self.provider, **kwargs)
+
+    def get_heading(self, *, query: str, sort: str) -> str:
+        return f"Stories from {self.provider.name}"
+
+    def get_feeds(self) -> dict[str, str]:
+        return {
+            "rss": reverse("stories:provider_rss", kwargs={"domain": self.provider.domain}),
+            "atom": reverse("stories:provider_atom", kwargs={"domain": self.provider.domain}),
+        }
+
+
+@dataclass
+class CoverageGroup:
+    """Related coverage from one provider."""
+
+    name: str
+    domain: str
+    links: list[RelatedLink] = field(default_factory=list)
+
+    @property
+    def best_quality(self) -> int | None:
+        qualities = [link.quality for link in self.links if link.quality is not None]
+        return max(qualities) if qualities else None
+
+
+def group_coverage(links: list[RelatedLink]) -> list[CoverageGroup]:
+    """Related links grouped by provider, best-quality provider first, file order within a group."""
+    groups: dict[str, CoverageGroup] = {}
+    for link in links:
+        provider = link.provider
+        name = provider.name if provider else (link.provider_name or "Other sources")
+        domain = provider.domain if provider else ""
+        key = domain.lower() if domain else f"name:{name}"
+        groups.setdefault(key, CoverageGroup(name=name, domain=domain)).links.append(link)
+
+    def rank(group: CoverageGroup) -> tuple[int, str]:
+        best = group.best_quality
+        return (-(best if best is not None else -1), group.name.lower())
+
+    return sorted(groups.values(), key=rank)
+
+
+class StoryDetailView(ReaderQuerysetMixin, DetailView):
+    allow_preview = True
+    template_name = "stories/story_detail.html"
+    context_object_name = "story"
+
+    def get_queryset(self) -> QuerySet:
+        return (
+            super()
+            .get_queryset()
+            .prefetch_related(
+                Prefetch("related_links", queryset=RelatedLink.objects.select_related("provider"))
+            )
+        )
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        story: Story = self.object
+        context.update(
+            is_preview=not story.is_live(),
+            coverage=group_coverage(list(story.related_links.all())),
+            topics=[story_topic.topic for story_topic in story.story_topics.all()],
+        )
+        return context
+
+    def render_to_response(self, context, **response_kwargs) -> HttpResponse:
+        response = super().render_to_response(context, **response_kwargs)
+        if context["is_preview"]:
+            patch_cache_control(response, private=True, no_store=True)
+            response.headers["X-Robots-Tag"] = "noindex"
+        return response
+
+
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    return render(request, "robots.txt", content_type="text/plain; charset=utf-8")
+
