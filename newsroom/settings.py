@@ -188,6 +188,22 @@ if env_bool("BEHIND_TLS_PROXY", False):
 # Story files are untrusted input: bound their size before parsing.
 NEWSROOM_MAX_STORY_FILE_BYTES = env_int("NEWSROOM_MAX_STORY_FILE_BYTES", 1024 * 1024)
 
+# Admin uploads of story files (stories/uploads.py): kept in a private directory,
+# never under MEDIA_ROOT, between preview and confirm.
+NEWSROOM_UPLOAD_DIR = Path(os.environ.get("NEWSROOM_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
+NEWSROOM_UPLOAD_TTL_SECONDS = env_int("NEWSROOM_UPLOAD_TTL_SECONDS", 60 * 60)
+NEWSROOM_UPLOAD_MAX_BYTES = env_int("NEWSROOM_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+NEWSROOM_UPLOAD_MAX_FILES = env_int("NEWSROOM_UPLOAD_MAX_FILES", 200)
+NEWSROOM_UPLOAD_MAX_ZIP_MEMBERS = env_int("NEWSROOM_UPLOAD_MAX_ZIP_MEMBERS", 20000)
+NEWSROOM_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("NEWSROOM_UPLOAD_MAX_UNCOMPRESSED_BYTES", 500 * 1024 * 1024)
+NEWSROOM_UPLOAD_MAX_MEMBER_BYTES = env_int("NEWSROOM_UPLOAD_MAX_MEMBER_BYTES", NEWSROOM_MAX_STORY_FILE_BYTES)
+NEWSROOM_UPLOAD_MAX_RATIO = env_int("NEWSROOM_UPLOAD_MAX_RATIO", 100)
+# Our own per-upload file limit must be reached before Django's, which answers a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FILES = max(100, NEWSROOM_UPLOAD_MAX_FILES + 1)
+
+# Spreadsheet round trip (stories/resources.py) through django-import-export.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,324 @@
+"""Spreadsheet round trip of stories through django-import-export.
+
+Export: one row per story with its identity (``id``, ``identity_key``), a few
+read-only columns for orientation (title, provider, type, publication time,
+link), the editorial columns and ``version``.
+
+Import changes editorial fields only: ``state`` (or ``published``),
+``quality``, ``heat`` and ``topics``. Every change goes through
+``stories.workflow`` with the importing user as actor, so permissions, audit
+entries, ``editor_touched`` and optimistic locking hold exactly as in the
+admin: each row must carry the ``version`` it was exported with, and a row
+whose story changed since is refused. Other columns are read-only and ignored
+on import; rows naming a story that does not exist are refused (a spreadsheet
+never creates stories). Topics are names separated by ``;`` and must exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from import_export import fields, resources, widgets
+
+from . import workflow
+from .models import ImportRun, State, Story, Topic
+
+TOPIC_SEPARATOR = ";"
+EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
+NEVER_CREATES = "a spreadsheet import never creates stories."
+
+# How a spreadsheet's wanted state maps onto a workflow action, from the current state.
+STATE_ACTIONS: dict[tuple[str, str], str] = {
+    (State.DRAFT, State.IN_REVIEW): workflow.SUBMIT,
+    (State.DRAFT, State.PUBLISHED): workflow.PUBLISH,
+    (State.IN_REVIEW, State.PUBLISHED): workflow.PUBLISH,
+    (State.REJECTED, State.PUBLISHED): workflow.PUBLISH,
+    (State.PUBLISHED, State.IN_REVIEW): workflow.UNPUBLISH,
+    (State.IN_REVIEW, State.REJECTED): workflow.REJECT,
+    (State.IN_REVIEW, State.DRAFT): workflow.REQUEST_CHANGES,
+}
+
+
+class TopicNamesWidget(widgets.Widget):
+    """Topics as ``"AI; Computer Vision"``, in the story's order."""
+
+    def render(self, value: Any, obj: Story | None = None, **kwargs) -> str:
+        if obj is None:
+            return ""
+        return f"{TOPIC_SEPARATOR} ".join(st.topic.name for st in obj.story_topics.all())
+
+    def clean(self, value: Any, row=None, **kwargs) -> list[str]:
+        if value is None:
+            return []
+        names = [n.strip() for n in str(value).split(TOPIC_SEPARATOR)]
+        return list(dict.fromkeys(n for n in names if n))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+class StoryResource(resources.ModelResource):
+    id = fields.Field(attribute="id", column_name="id", widget=widgets.IntegerWidget())
+    identity_key = fields.Field(attribute="identity_key", column_name="identity_key", readonly=True)
+    title = fields.Field(attribute="title", column_name="title", readonly=True)
+    provider = fields.Field(attribute="provider__name", column_name="provider", readonly=True)
+    type = fields.Field(attribute="type", column_name="type", readonly=True)
+    published_at = fields.Field(
+        attribute="published_at", column_name="published_at", readonly=True, widget=widgets.DateTimeWidget()
+    )
+    web_url = fields.Field(attribute="link_url", column_name="url", readonly=True)
+    state = fields.Field(attribute="state", column_name="state")
+    published = fields.Field(column_name="published", readonly=True)
+    quality = fields.Field(attribute="quality", column_name="quality", widget=widgets.IntegerWidget())
+    heat = fields.Field(attribute="heat", column_name="heat", widget=widgets.IntegerWidget())
+    topics = fields.Field(column_name="topics", readonly=True, widget=TopicNamesWidget())
+    version = fields.Field(attribute="version", column_name="version", widget=widgets.IntegerWidget())
+
+    class Meta:
+        model = Story
+        fields = (
+            "id", "identity_key", "title", "provider", "type", "published_at", "web_url",
+            "state", "published", "quality", "heat", "topics", "version",
+        )
+        export_order = fields
+        import_id_fields = ("id",)
+        use_transactions = True
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.import_run: ImportRun | None = None
+
+    # --- export ---------------------------------------------------------------------------
+
+    def filter_export(self, queryset, **kwargs):
+        # One query per table whatever the number of rows.
+        return queryset.select_related("provider").prefetch_related("story_topics__topic")
+
+    def dehydrate_topics(self, story: Story) -> str:
+        return self.fields["topics"].widget.render(None, obj=story)
+
+    def dehydrate_published(self, story: Story) -> bool:
+        return story.state == State.PUBLISHED
+
+    # --- import ---------------------------------------------------------------------------
+
+    def get_import_fields(self):
+        # What the preview shows per row: identity, title for orientation, the editorial columns.
+        shown = ("id", "title", "state", "quality", "heat", "topics", "version")
+        return [self.fields[name] for name in shown]
+
+    def get_user_visible_fields(self):
+        return [self.fields[name] for name in ("id", "identity_key", *EDITORIAL_COLUMNS, "version")]
+
+    def before_import(self, dataset, **kwargs):
+        user = kwargs.get("user")
+        self.actor = user if getattr(user, "is_authenticated", False) else None
+        if self.actor is None:
+            raise PermissionDenied("A spreadsheet import needs a signed-in user.")
+        headers = set(dataset.headers or [])
+        if "id" not in headers and "identity_key" not in headers:
+            raise ValidationError("The file needs an id or identity_key column to find each story.")
+        if "version" not in headers:
+            raise ValidationError(
+                "The file needs the version column from its export, so that a story changed "
+                "since the export is not overwritten."
+            )
+        self.import_run = ImportRun.objects.create(
+            started_by=self.actor,
+            via=ImportRun.Via.SPREADSHEET,
+            source=kwargs.get("file_name") or "",
+            dry_run=bool(kwargs.get("dry_run")),
+        )
+
+    def get_instance(self, instance_loader, row):
+        queryset = Story.objects.prefetch_related("story_topics__topic")
+        raw_id, key = row.get("id"), row.get("identity_key")
+        if not _blank(raw_id):
+            try:
+                story_id = int(float(str(raw_id).strip()))
+            except ValueError:
+                raise ValidationError({"id": f"Not a story id: {raw_id!r}."}) from None
+            story = queryset.filter(pk=story_id).first()
+            if story is None:
+                raise ValidationError({"id": f"No story with id {story_id}; {NEVER_CREATES}"})
+            if not _blank(key) and str(key).strip() != story.identity_key:
+                raise ValidationError({"identity_key": f"Story {story_id} has a different identity_key."})
+            return story
+        if not _blank(key):
+            story = queryset.filter(identity_key=str(key).strip()).first()
+            if story is None:
+                raise ValidationError(
+                    {"identity_key": f"No story with identity_key {key}; {NEVER_CREATES}"}
+                )
+            return story
+        raise ValidationError({"id": "The row has neither an id nor an identity_key."})
+
+    def get_or_init_instance(self, instance_loader, row):
+        return self.get_instance(instance_loader, row), False
+
+    def import_instance(self, instance: Story, row, **kwargs) -> None:
+        """Read the wanted editorial values into ``instance._wanted``; the story itself is untouched."""
+        errors: dict[str, str] = {}
+        wanted: dict[str, Any] = {}
+
+        raw_version = row.get("version")
+        try:
+            wanted["version"] = int(float(str(raw_version).strip()))
+        except (TypeError, ValueError):
+            errors["version"] = "The version column is required (it comes with the export)."
+
+        for name in ("quality", "heat"):
+            if name not in row:
+                continue
+            if _blank(row[name]):
+                wanted[name] = None
+                continue
+            try:
+                number = float(str(row[name]).strip())
+            except ValueError:
+                errors[name] = f"{name.capitalize()} must be a whole number, not {row[name]!r}."
+                continue
+            if number != int(number):
+                errors[name] = f"{name.capitalize()} must be a whole number, not {row[name]!r}."
+                continue
+            wanted[name] = int(number)
+
+        if "topics" in row:
+            names = self.fields["topics"].widget.clean(row["topics"])
+            found = {t.name: t for t in Topic.objects.filter(name__in=names)}
+            missing = [n for n in names if n not in found]
+            if missing:
+                errors["topics"] = "Unknown topic: " + ", ".join(missing) + "."
+            else:
+                wanted["topics"] = [found[n] for n in names]
+
+        # state wins when it changed; published (true/false) applies when only it changed.
+        state_target: str | None = None
+        if "state" in row and not _blank(row["state"]):
+            value = str(row["state"]).strip()
+            by_label = {label.lower(): code for code, label in State.choices}
+            state_target = value if value in State.values else by_label.get(value.lower())
+            if state_target is None:
+                errors["state"] = f"Unknown state {value!r}: use one of {', '.join(State.values)}."
+        published: bool | None = None
+        if "published" in row and not _blank(row["published"]):
+            try:
+                published = widgets.BooleanWidget().clean(row["published"])
+            except ValueError:
+                errors["published"] = f"published must be true or false, not {row['published']!r}."
+        state_changed = state_target is not None and state_target != instance.state
+        published_changed = published is not None and published != (instance.state == State.PUBLISHED)
+        target: str | None = None
+        if state_changed:
+            target = state_target
+            if published_changed and published != (target == State.PUBLISHED):
+                errors["published"] = f"published={published} contradicts state {target!r}."
+        elif published_changed:
+            target = State.PUBLISHED if published else State.IN_REVIEW
+        if target is not None and target != instance.state:
+            action = STATE_ACTIONS.get((instance.state, target))
+            if action is None:
+                errors["state"] = (
+                    f"Cannot move a story from {instance.get_state_display().lower()} to "
+                    f"{State(target).label.lower()}."
+                )
+            else:
+                wanted["action"] = action
+        wanted["comment"] = "" if _blank(row.get("comment")) else str(row["comment"]).strip()
+
+        if errors:
+            raise ValidationError(errors)
+        if wanted["version"] != instance.version:
+            raise ValidationError(
+                {"version": f"Stale row: the story is at version {instance.version}, the row was exported "
+                 f"at version {wanted['version']}. Export again and redo the change."}
+            )
+        instance._wanted = wanted
+
+    def _changes(self, instance: Story) -> dict[str, Any]:
+        wanted = getattr(instance, "_wanted", {})
+        edits: dict[str, Any] = {}
+        for name in ("quality", "heat"):
+            if name in wanted and wanted[name] != getattr(instance, name):
+                edits[name] = wanted[name]
+        if "topics" in wanted:
+            current = [st.topic_id for st in instance.story_topics.all()]
+            if [t.pk for t in wanted["topics"]] != current:
+                edits["topics"] = wanted["topics"]
+        return edits
+
+    def skip_row(self, instance, original, row, import_validation_errors=None):
+        if import_validation_errors:
+            return False
+        wanted = getattr(instance, "_wanted", {})
+        return not self._changes(instance) and "action" not in wanted
+
+    def save_instance(self, instance: Story, is_create: bool, row, **kwargs) -> None:
+        """Apply the row through the workflow; any refusal undoes the whole row."""
+        wanted = instance._wanted
+        edits = self._changes(instance)
+        comment = wanted["comment"] or "Spreadsheet import"
+        stage = "quality" if edits else "state"
+        try:
+            with transaction.atomic():
+                if edits:
+                    workflow.update_editorial(
+                        instance,
+                        actor=self.actor,
+                        expected_version=wanted["version"],
+                        comment=comment,
+                        import_run=self.import_run,
+                        **edits,
+                    )
+                if "action" in wanted:
+                    stage = "state"
+                    workflow.transition(
+                        instance,
+                        action=wanted["action"],
+                        actor=self.actor,
+                        comment=wanted["comment"],
+                        expected_version=instance.version if edits else wanted["version"],
+                        import_run=self.import_run,
+                    )
+        except PermissionDenied as exc:
+            raise ValidationError({stage: str(exc) or "Permission denied."}) from None
+        except workflow.StaleStoryError as exc:
+            raise ValidationError({"version": str(exc)}) from None
+        except workflow.WorkflowError as exc:
+            raise ValidationError({stage: str(exc)}) from None
+        # Show the values as stored in the preview's diff.
+        instance.refresh_from_db()
+        if hasattr(instance, "_prefetched_objects_cache"):
+            instance._prefetched_objects_cache.clear()
+
+    def save_m2m(self, instance, row, **kwargs) -> None:
+        # Topics are written by the workflow in save_instance().
+        return None
+
+    def after_import(self, dataset, result, **kwargs):
+        run = self.import_run
+        if run is None:
+            return
+        totals = result.totals
+        run.updated = totals.get("update", 0)
+        run.unchanged = totals.get("skip", 0)
+        run.failed = totals.get("error", 0) + totals.get("invalid", 0)
+        run.failures = [
+            {"path": f"row {row.number}", "reason": "; ".join(
+                f"{name}: {' '.join(msgs)}" for name, msgs in row.error_dict.items()
+            )}
+            for row in result.invalid_rows
+        ] + [
+            {"path": f"row {row.number}", "reason": str(row.errors[0].error)}
+            for row in result.error_rows
+        ]
+        run.status = ImportRun.Status.FINISHED
+        run.finished_at = timezone.now()
+        run.save()
