@@ -1,0 +1,206 @@
+"""Forms for the editorial workflow: admin story form, workflow panel, bulk pages, queue rows.
+
+Every form that leads to a write carries the story version it was rendered
+with, so a stale submission is refused instead of applied blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
+
+from .models import State, Story, Topic
+from .workflow import TRANSITIONS
+
+STALE_MESSAGE = (
+    "This story was changed by someone else since you opened it (now version {current}, you had "
+    "version {seen}). Your changes were not saved; reload the page to see the newer data."
+)
+
+
+def version_field_name(pk) -> str:
+    """Name of the hidden input that carries a listed story's version (changelist, queue, bulk pages)."""
+    return f"version-{pk}"
+
+
+def posted_versions(data: Mapping, pks) -> dict[int, int]:
+    """The versions the page showed for ``pks``, as posted; missing or malformed ones are left out."""
+    versions: dict[int, int] = {}
+    for pk in pks:
+        raw = data.get(version_field_name(pk))
+        try:
+            versions[int(pk)] = int(raw)
+        except (TypeError, ValueError):
+            continue
+    return versions
+
+
+def ordered_topics(pks) -> list[Topic]:
+    """Topics for ``pks`` in the order given (a multiple choice field loses the order)."""
+    wanted = [int(pk) for pk in pks if str(pk).isdigit()]
+    by_pk = Topic.objects.in_bulk(wanted)
+    return [by_pk[pk] for pk in dict.fromkeys(wanted) if pk in by_pk]
+
+
+class StoryAdminForm(forms.ModelForm):
+    """The admin change form. Workflow fields are read-only; the version guards the save."""
+
+    topic_choices = forms.ModelMultipleChoiceField(
+        label="Topics",
+        queryset=Topic.objects.all(),
+        required=False,
+        widget=AutocompleteSelectMultiple(Story._meta.get_field("topics"), admin.site),
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Story
+        fields = (
+            "title",
+            "category",
+            "type",
+            "excerpt",
+            "provider",
+            "provider_name",
+            "published_at",
+            "web_url",
+            "original_url",
+            "amp_web_url",
+            "cdn_amp_web_url",
+            "featured_content",
+            "secured",
+            "body",
+            "quality",
+            "heat",
+        )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["topic_choices"].initial = [st.topic_id for st in self.instance.story_topics.all()]
+            self.fields["expected_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and self.has_changed():
+            seen = cleaned.get("expected_version")
+            current = Story.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if seen is None or seen != current:
+                raise forms.ValidationError(STALE_MESSAGE.format(current=current, seen=seen), code="stale")
+        return cleaned
+
+    def chosen_topics(self) -> list[Topic]:
+        return ordered_topics(self.data.getlist(self.add_prefix("topic_choices")))
+
+
+class StoryChangelistForm(forms.ModelForm):
+    """A changelist row (quality, heat). The version comes from the row's hidden ``version-<pk>``."""
+
+    def clean(self):
+        cleaned = super().clean()
+        self.expected_version = posted_versions(self.data, [self.instance.pk]).get(self.instance.pk)
+        if self.has_changed() and self.expected_version != self.instance.version:
+            message = STALE_MESSAGE.format(current=self.instance.version, seen=self.expected_version)
+            target = next((name for name in ("quality", "heat") if name in self.changed_data), None)
+            self.add_error(target, forms.ValidationError(message, code="stale"))
+        return cleaned
+
+
+class WorkflowForm(forms.Form):
+    """The workflow panel on the admin change page: a transition, or a new window."""
+
+    action = forms.ChoiceField(
+        choices=[(a, t.label) for a, t in TRANSITIONS.items()] + [("schedule", "Schedule")]
+    )
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    go_live_at = forms.DateTimeField(
+        required=False,
+        label="Go live at (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    expire_at = forms.DateTimeField(
+        required=False,
+        label="Expire at (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class RejectForm(forms.Form):
+    """A default reason for a bulk rejection; each story may have its own in ``reason-<pk>``."""
+
+    reason = forms.CharField(
+        label="Reason for every story without its own",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+def reason_for(data: Mapping, pk, default: str = "") -> str:
+    return (data.get(f"reason-{pk}") or "").strip() or (default or "").strip()
+
+
+class TopicsForm(forms.Form):
+    topics = forms.ModelMultipleChoiceField(
+        queryset=Topic.objects.all(), widget=forms.SelectMultiple(attrs={"size": 12})
+    )
+
+
+class QualityHeatForm(forms.Form):
+    quality = forms.IntegerField(required=False, min_value=0, max_value=1000)
+    heat = forms.IntegerField(required=False, min_value=0, max_value=100000)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("quality") is None and cleaned.get("heat") is None:
+            raise forms.ValidationError("Give a quality, a heat, or both.")
+        return cleaned
+
+
+class QueueTransitionForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a, t.label) for a, t in TRANSITIONS.items()])
+    comment = forms.CharField(required=False, max_length=2000)
+    version = forms.IntegerField()
+
+
+class QueueEditorialForm(forms.Form):
+    """Quality, heat and topics of one queue row; topics as comma-separated names of existing topics."""
+
+    quality = forms.IntegerField(required=False, min_value=0, max_value=1000)
+    heat = forms.IntegerField(required=False, min_value=0, max_value=100000)
+    topics = forms.CharField(required=False, max_length=2000)
+    version = forms.IntegerField()
+
+    def clean_topics(self) -> list[Topic]:
+        names = [name.strip() for name in self.cleaned_data["topics"].split(",") if name.strip()]
+        found = {t.name.casefold(): t for t in Topic.objects.filter(name__in=names)}
+        if len(found) < len({n.casefold() for n in names}):
+            # Names differing only in case: match them case-insensitively, one query per odd name.
+            for name in names:
+                if name.casefold() not in found:
+                    topic = Topic.objects.filter(name__iexact=name).first()
+                    if topic is None:
+                        raise forms.ValidationError(f"There is no topic called “{name}”.")
+                    found[name.casefold()] = topic
+        return list(dict.fromkeys(found[n.casefold()] for n in names))
+
+
+class BulkQueueForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a, t.label) for a, t in TRANSITIONS.items()])
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": "Select one or more stories."}
+    )
+    reason = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Any id is acceptable here; the view looks the stories up and reports missing ones.
+        posted = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        self.fields["ids"].choices = [(value, value) for value in posted]
+
+
+QUEUE_STATES = [(State.IN_REVIEW, "In review"), (State.DRAFT, "Drafts")]
