@@ -38,6 +38,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -200,6 +210,24 @@ NEWSROOM_UPLOAD_MAX_MEMBER_BYTES = env_int("NEWSROOM_UPLOAD_MAX_MEMBER_BYTES", N
 NEWSROOM_UPLOAD_MAX_RATIO = env_int("NEWSROOM_UPLOAD_MAX_RATIO", 100)
 # Our own per-upload file limit must be reached before Django's, which answers a bare 400.
 DATA_UPLOAD_MAX_NUMBER_FILES = max(100, NEWSROOM_UPLOAD_MAX_FILES + 1)
+
+# Local image cache (stories/images.py, manage.py cache_images). Remote servers are
+# untrusted: every limit applies to every download, and private addresses are refused
+# unless NEWSROOM_IMAGE_ALLOW_PRIVATE (development and tests on loopback).
+NEWSROOM_IMAGE_MAX_BYTES = env_int("NEWSROOM_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+NEWSROOM_IMAGE_MAX_PIXELS = env_int("NEWSROOM_IMAGE_MAX_PIXELS", 40_000_000)
+NEWSROOM_IMAGE_CONNECT_TIMEOUT = env_float("NEWSROOM_IMAGE_CONNECT_TIMEOUT", 5.0)
+NEWSROOM_IMAGE_TIMEOUT = env_float("NEWSROOM_IMAGE_TIMEOUT", 10.0)
+NEWSROOM_IMAGE_TOTAL_TIMEOUT = env_float("NEWSROOM_IMAGE_TOTAL_TIMEOUT", 60.0)
+NEWSROOM_IMAGE_MAX_REDIRECTS = env_int("NEWSROOM_IMAGE_MAX_REDIRECTS", 3)
+NEWSROOM_IMAGE_ALLOW_PRIVATE = env_bool("NEWSROOM_IMAGE_ALLOW_PRIVATE", False)
+NEWSROOM_IMAGE_WORKERS = env_int("NEWSROOM_IMAGE_WORKERS", 4)
+NEWSROOM_IMAGE_WIDTHS = [int(w) for w in env_list("NEWSROOM_IMAGE_WIDTHS", ["320", "640", "1024"])]
+NEWSROOM_CACHE_IMAGES_AFTER_IMPORT = env_bool("NEWSROOM_CACHE_IMAGES_AFTER_IMPORT", False)
+# What readers get for an image with no local copy: "remote" (its URL) or "none" (no image).
+NEWSROOM_IMAGE_FALLBACK = os.environ.get("NEWSROOM_IMAGE_FALLBACK", "remote")
+if NEWSROOM_IMAGE_FALLBACK not in {"remote", "none"}:
+    raise ImproperlyConfigured(f"NEWSROOM_IMAGE_FALLBACK must be remote or none: {NEWSROOM_IMAGE_FALLBACK!r}")
 
 # Spreadsheet round trip (stories/resources.py) through django-import-export.
 IMPORT_EXPORT_USE_TRANSACTIONS = True

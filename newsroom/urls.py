@@ -1,13 +1,20 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from stories.admin.images import lead_image_view
 from stories.sitemaps import SITEMAPS
 from stories.views import robots_txt
 
 urlpatterns = [
+    path("admin/stories/story/<int:story_id>/lead-image/", lead_image_view, name="story_lead_image"),
     path("admin/", admin.site.urls),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots_txt"),
     path("", include("stories.urls")),
 ]
+
+# Cached images and uploads in development; a web server serves MEDIA_ROOT in production.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
