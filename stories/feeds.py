@@ -29,6 +29,14 @@ class LatestStoriesRss(Feed):
     url_name = "stories:home"
     feed_url_name = "stories:feed_rss"
 
+    def __call__(self, request, *args, **kwargs):
+        response = super().__call__(request, *args, **kwargs)
+        # The syndication view dates the feed by its newest item; a story
+        # expiring or being withdrawn changes the feed without changing that.
+        # The reader-wide validators (views.reader_conditional) cover both.
+        response.headers.pop("Last-Modified", None)
+        return response
+
     def link(self, obj=None) -> str:
         return absolute(reverse(self.url_name))
 

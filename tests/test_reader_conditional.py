@@ -1,0 +1,94 @@
+"""Listings and feeds answer conditional GETs, and stop answering 304 when the live set changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from stories.models import State, Story
+from tests.conftest import make_story, make_topic
+
+pytestmark = pytest.mark.django_db
+
+
+def listing_urls(topic) -> list[str]:
+    return [
+        reverse("stories:home"),
+        reverse("stories:home") + "?sort=hot",
+        reverse("stories:topic", kwargs={"slug": topic.slug}),
+        reverse("stories:feed_rss"),
+        reverse("stories:feed_atom"),
+        reverse("stories:topic_atom", kwargs={"slug": topic.slug}),
+    ]
+
+
+def test_listings_and_feeds_answer_if_none_match_with_304(reader):
+    topic = make_topic("News")
+    make_story(topics=[topic])
+
+    for url in listing_urls(topic):
+        first = reader.get(url)
+        assert first.status_code == 200, url
+        assert first["ETag"], url
+        again = reader.get(url, headers={"If-None-Match": first["ETag"]})
+        assert again.status_code == 304, url
+        assert again.content == b""
+
+
+def test_listings_and_feeds_answer_if_modified_since_with_304(reader):
+    topic = make_topic("News")
+    make_story(topics=[topic])
+
+    for url in listing_urls(topic):
+        first = reader.get(url)
+        assert first["Last-Modified"], url
+        again = reader.get(url, headers={"If-Modified-Since": first["Last-Modified"]})
+        assert again.status_code == 304, url
+
+
+def test_a_newly_published_story_changes_the_etag(reader):
+    story = make_story(title="First")
+    make_story(title="Waiting", state=State.IN_REVIEW)
+    etag = reader.get(reverse("stories:home"))["ETag"]
+
+    Story.objects.filter(title="Waiting").update(state=State.PUBLISHED, updated_at=timezone.now())
+
+    response = reader.get(reverse("stories:home"), headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert "Waiting" in response.content.decode()
+    assert story.title in response.content.decode()
+
+
+def test_expiry_passing_without_any_save_changes_the_validators(reader):
+    make_story(title="Stays")
+    leaving = make_story(title="Leaving", expire_at=timezone.now() + timedelta(hours=1))
+    Story.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    first = reader.get(reverse("stories:feed_rss"))
+    assert b"Leaving" in first.content
+
+    # The clock passes expire_at: no save, so updated_at does not move.
+    Story.objects.filter(pk=leaving.pk).update(expire_at=timezone.now() - timedelta(seconds=1))
+
+    by_etag = reader.get(reverse("stories:feed_rss"), headers={"If-None-Match": first["ETag"]})
+    assert by_etag.status_code == 200
+    assert b"Leaving" not in by_etag.content
+    by_date = reader.get(reverse("stories:feed_rss"), headers={"If-Modified-Since": first["Last-Modified"]})
+    assert by_date.status_code == 200
+    assert b"Leaving" not in by_date.content
+
+
+def test_go_live_passing_without_any_save_changes_the_validators(reader):
+    make_story(title="Already live")
+    arriving = make_story(title="Arriving", go_live_at=timezone.now() + timedelta(hours=1))
+    Story.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    first = reader.get(reverse("stories:home"))
+    assert "Arriving" not in first.content.decode()
+
+    Story.objects.filter(pk=arriving.pk).update(go_live_at=timezone.now() - timedelta(seconds=1))
+
+    by_date = reader.get(reverse("stories:home"), headers={"If-Modified-Since": first["Last-Modified"]})
+    assert by_date.status_code == 200
+    assert "Arriving" in by_date.content.decode()
