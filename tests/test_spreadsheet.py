@@ -60,7 +60,8 @@ def test_export_has_identity_editorial_columns_and_version():
 
 
 def test_import_changes_quality_heat_topics_and_state_through_the_workflow(moderator):
-    ai, cv = make_topic("AI"), make_topic("Computer Vision")
+    ai = make_topic("AI")
+    make_topic("Computer Vision")
     story = make_story(topics=[ai], quality=40, heat=1, state=State.IN_REVIEW)
     dataset = export_csv(story)
     set_cell(dataset, 0, "quality", "85")
@@ -195,7 +196,8 @@ def test_import_without_version_column_is_refused(moderator):
 
 def _export(client, fmt_index: int, query: str = "", **post):
     url = reverse("admin:stories_story_export") + query
-    return client.post(url, {"format": str(fmt_index), "resource": "0", **post})
+    columns = {f"storyresource_{name}": "on" for name in StoryResource().get_export_order()}
+    return client.post(url, {"format": str(fmt_index), "resource": "0", **columns, **post})
 
 
 FORMATS = {"csv": 0, "xlsx": 1, "json": 2, "yaml": 3}

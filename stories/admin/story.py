@@ -21,6 +21,8 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from stories import workflow
+from stories.admin.imports import StoryImportRunsMixin
+from stories.admin.spreadsheet import StorySpreadsheetMixin
 from stories.forms import (
     QualityHeatForm,
     RejectForm,
@@ -119,7 +121,7 @@ class ImageInline(admin.TabularInline):
 
 
 @admin.register(Story)
-class StoryAdmin(admin.ModelAdmin):
+class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
     form = StoryAdminForm
     change_form_template = "admin/stories/story/change_form.html"
     list_display = ("title", "provider", "state_column", "quality", "heat", "published_at", "topic_list")
