@@ -1,0 +1,122 @@
+"""A reader in a real Chromium: home → topic → story → original article, and search."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.urls import reverse
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from stories.models import State
+from tests.conftest import make_provider, make_story, make_topic
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1200,1600",
+]
+
+
+@pytest.fixture
+def browser():
+    chromium = shutil.which("chromium")
+    chromedriver = shutil.which("chromedriver")
+    if not chromium or not chromedriver:
+        pytest.fail("Browser tests need Chromium and chromedriver (Debian: chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, locator):
+    return WebDriverWait(driver, 10).until(EC.presence_of_element_located(locator))
+
+
+def test_reader_walks_from_home_to_topic_to_story_to_the_original(browser, live_server, transactional_db):
+    space = make_topic("Space")
+    provider = make_provider(name="Orbit Daily", domain="orbit.example")
+    make_story(title="Unrelated gardening tips", topics=[make_topic("Gardening")])
+    story = make_story(
+        title="Rocket reaches orbit", topics=[space], provider=provider,
+        web_url="https://orbit.example/news/rocket", related=2,
+    )
+    make_story(title="Secret draft about space", topics=[space], state=State.DRAFT)
+
+    browser.get(live_server.url + reverse("stories:home"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Latest stories"
+    assert "Secret draft" not in browser.page_source
+
+    card = browser.find_element(By.XPATH, "//article[.//a[normalize-space()='Rocket reaches orbit']]")
+    card.find_element(By.LINK_TEXT, "Space").click()
+    wait_for(browser, (By.XPATH, "//h1[normalize-space()='Space']"))
+    assert browser.current_url == live_server.url + reverse("stories:topic", kwargs={"slug": "space"})
+    assert "Unrelated gardening tips" not in browser.page_source
+
+    browser.find_element(By.LINK_TEXT, "Rocket reaches orbit").click()
+    wait_for(browser, (By.XPATH, "//h1[normalize-space()='Rocket reaches orbit']"))
+    assert browser.current_url == live_server.url + story.get_absolute_url()
+
+    original = browser.find_element(By.CSS_SELECTOR, "a.original-link")
+    assert original.get_attribute("href") == "https://orbit.example/news/rocket"
+    assert set(original.get_attribute("rel").split()) == {"noopener", "noreferrer"}
+    assert "Orbit Daily" in original.text
+    assert browser.find_element(By.ID, "coverage-heading").text == "Also covered by"
+
+
+def test_reader_searches_from_the_home_page(browser, live_server, transactional_db):
+    make_story(title="Volcano erupts in Iceland", excerpt="Ash clouds ground flights.")
+    make_story(title="Markets rally", excerpt="Shares rose.")
+
+    browser.get(live_server.url + reverse("stories:home"))
+    box = browser.find_element(By.ID, "site-search-q")
+    box.send_keys("volcano", Keys.ENTER)
+
+    heading = wait_for(browser, (By.XPATH, "//h1[contains(., 'Search results')]"))
+    assert heading.text == "Search results for “volcano”"
+    titles = [link.text for link in browser.find_elements(By.CSS_SELECTOR, ".card__title a")]
+    assert titles == ["Volcano erupts in Iceland"]
+
+    box = browser.find_element(By.ID, "site-search-q")
+    box.clear()
+    box.send_keys("zebra", Keys.ENTER)
+    wait_for(browser, (By.XPATH, "//h2[normalize-space()='No stories found']"))
+
+
+def test_keyboard_user_can_skip_to_the_content(browser, live_server, transactional_db):
+    make_story(title="Anything")
+
+    browser.get(live_server.url + reverse("stories:home"))
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.text == "Skip to content"
+    assert skip.is_displayed()
+    skip.send_keys(Keys.ENTER)
+    assert browser.current_url.endswith("#main")
+
+
+def test_stylesheet_loads_under_the_content_security_policy(browser, live_server, transactional_db):
+    make_story(title="Styled")
+
+    browser.get(live_server.url + reverse("stories:home"))
+
+    header = browser.find_element(By.CSS_SELECTOR, ".site-header")
+    assert header.value_of_css_property("background-color") == "rgba(27, 31, 36, 1)"
