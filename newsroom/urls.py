@@ -11,6 +11,7 @@ from stories.views import robots_txt
 urlpatterns = [
     path("admin/stories/story/<int:story_id>/lead-image/", lead_image_view, name="story_lead_image"),
     path("admin/", admin.site.urls),
+    path("moderation/", include("stories.moderation_urls")),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots_txt"),
     path("", include("stories.urls")),

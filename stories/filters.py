@@ -6,12 +6,12 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from providers.models import Provider
 
-from .models import Story, StoryTopic, Topic
+from .models import ImportRunStory, State, Story, StoryTopic, Topic
 from .search import MAX_QUERY_LENGTH, search_stories
 
 SORT_ORDERINGS = {
@@ -106,3 +106,84 @@ class ReaderFilter(django_filters.FilterSet):
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.order_by(*SORT_ORDERINGS[value])
+
+
+# --- Moderation queue ----------------------------------------------------------------------------
+
+MODERATION_STATES = [(State.IN_REVIEW, "In review"), (State.DRAFT, "Drafts")]
+MODERATION_ORDERINGS = {
+    "newest": (F("published_at").desc(nulls_last=True), "-id"),
+    "oldest": (F("published_at").asc(nulls_first=True), "id"),
+    "quality": (F("quality").desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-id"),
+    "heat": (F("heat").desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-id"),
+}
+MODERATION_SORT_CHOICES = [
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("quality", "Quality, highest first"),
+    ("heat", "Heat, highest first"),
+]
+
+
+def all_types() -> list[tuple[str, str]]:
+    types = Story.objects.exclude(type="").order_by("type").values_list("type", flat=True).distinct()
+    return [(value, value.capitalize()) for value in types]
+
+
+class ModerationFilter(django_filters.FilterSet):
+    """What a moderator narrows the queue by. Staff only: choices name every provider and topic."""
+
+    state = django_filters.ChoiceFilter(label="Show", choices=MODERATION_STATES, empty_label=None)
+    q = django_filters.CharFilter(label="Text", method="filter_text", max_length=MAX_QUERY_LENGTH)
+    provider = django_filters.ModelChoiceFilter(
+        label="Provider", queryset=Provider.objects.order_by("name"), empty_label="Any provider"
+    )
+    topic = django_filters.ModelChoiceFilter(
+        label="Topic", queryset=Topic.objects.all(), method="filter_topic", empty_label="Any topic"
+    )
+    type = django_filters.ChoiceFilter(label="Type", choices=all_types, empty_label="Any type")
+    published_after = django_filters.DateFilter(
+        label="Published from",
+        method="filter_published_after",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    published_before = django_filters.DateFilter(
+        label="Published until",
+        method="filter_published_before",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    quality_min = django_filters.NumberFilter(label="Quality from", field_name="quality", lookup_expr="gte")
+    quality_max = django_filters.NumberFilter(label="Quality to", field_name="quality", lookup_expr="lte")
+    import_run = django_filters.NumberFilter(label="Import run", method="filter_import_run", min_value=1)
+    sort = django_filters.ChoiceFilter(
+        label="Order", choices=MODERATION_SORT_CHOICES, method="filter_sort", empty_label=None
+    )
+
+    class Meta:
+        model = Story
+        fields: list[str] = []
+
+    def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value) | Q(excerpt__icontains=value) | Q(provider__name__icontains=value)
+        )
+
+    def filter_topic(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(pk__in=StoryTopic.objects.filter(topic=value).values("story_id"))
+
+    def filter_published_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(published_at__gte=_start_of_day(value))
+
+    def filter_published_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(published_at__lt=_start_of_day(value + timedelta(days=1)))
+
+    def filter_import_run(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        # A run's stories as one batch, whatever else the run did to other stories.
+        return queryset.filter(pk__in=ImportRunStory.objects.filter(run_id=int(value)).values("story_id"))
+
+    def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.order_by(*MODERATION_ORDERINGS[value])
+

@@ -1,0 +1,239 @@
+"""The moderation queue: stories in review (or drafts), and the actions a moderator takes on them.
+
+Staff only (others are sent to the login page). Every POST checks the
+permission it needs and answers 403 without it; every write goes through
+``stories.workflow`` with the version the page was rendered with, so an action
+on a story that changed meanwhile is refused, never applied blindly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from . import workflow
+from .filters import ModerationFilter
+from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
+from .models import Image, State, Story, StoryTopic, Topic
+from .workflow import TRANSITIONS, StaleStoryError, Transition, WorkflowError
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 25
+QUEUE_STATES = (State.IN_REVIEW, State.DRAFT)
+
+
+@dataclass
+class Row:
+    story: Story
+    topics: list[Topic]
+    thumbnail: str | None
+    transitions: list[Transition]
+
+    @property
+    def link(self) -> str | None:
+        url = self.story.link_url or ""
+        return url if url.lower().startswith(("https://", "http://")) else None
+
+    @property
+    def topic_names(self) -> str:
+        return ", ".join(t.name for t in self.topics)
+
+
+def _thumbnail(story: Story) -> str | None:
+    # Only http(s) URLs ever become an image source.
+    for image in story.images.all():
+        if image.url.lower().startswith(("https://", "http://")):
+            return image.url
+    return None
+
+
+def queue_queryset():
+    return (
+        Story.objects.filter(state__in=QUEUE_STATES)
+        .select_related("provider")
+        .annotate(related_count=Count("related_links", distinct=True))
+        .prefetch_related(
+            Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic")),
+            Prefetch(
+                "images", queryset=Image.objects.filter(role=Image.Role.LEAD).order_by("position", "id")
+            ),
+        )
+    )
+
+
+def _page_size(request: HttpRequest) -> int:
+    try:
+        size = int(request.GET.get("per_page", DEFAULT_PAGE_SIZE))
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+@require_GET
+@staff_member_required
+def queue(request: HttpRequest) -> HttpResponse:
+    data = request.GET.copy()
+    data.setdefault("state", State.IN_REVIEW)
+    data.setdefault("sort", "newest")
+    filterset = ModerationFilter(data, queryset=queue_queryset())
+    page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+    user = request.user
+    rows = [
+        Row(
+            story=story,
+            topics=[st.topic for st in story.story_topics.all()],
+            thumbnail=_thumbnail(story),
+            transitions=workflow.available_transitions(story, user),
+        )
+        for story in page.object_list
+    ]
+    query = data.copy()
+    query.pop("page", None)
+    bulk_actions = [t for a, t in TRANSITIONS.items() if a != workflow.UNPUBLISH and workflow.may(user, a)]
+    return render(
+        request,
+        "moderation/queue.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "rows": rows,
+            "state": data["state"],
+            "query_string": query.urlencode(),
+            "this_page": request.get_full_path(),
+            "can_edit": workflow.may(user, "edit"),
+            "bulk_actions": bulk_actions,
+            "page_sizes": PAGE_SIZES,
+            "per_page": page.paginator.per_page,
+            "topic_names": Topic.objects.values_list("name", flat=True),
+        },
+    )
+
+
+def _back(request: HttpRequest) -> HttpResponseRedirect:
+    """Back to the queue page the form was on, filters and page kept; never off-site."""
+    target = request.POST.get("next", "")
+    queue_url = reverse("moderation:queue")
+    allowed = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    if not (allowed and target.startswith(queue_url)):
+        target = queue_url
+    return HttpResponseRedirect(target)
+
+
+def _require(request: HttpRequest, action: str) -> None:
+    if not workflow.may(request.user, action):
+        raise PermissionDenied("You may not do that.")
+
+
+def _queue_story(pk: int) -> Story:
+    return get_object_or_404(
+        Story.objects.prefetch_related(
+            Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic"))
+        ),
+        pk=pk,
+    )
+
+
+@require_POST
+@staff_member_required
+def transition(request: HttpRequest, pk: int) -> HttpResponse:
+    form = QueueTransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was changed: " + form.errors.as_text())
+        return _back(request)
+    action = form.cleaned_data["action"]
+    _require(request, action)
+    story = _queue_story(pk)
+    try:
+        workflow.transition(
+            story,
+            action=action,
+            actor=request.user,
+            comment=form.cleaned_data["comment"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"“{story.title}”: {TRANSITIONS[action].label.lower()} done.")
+    return _back(request)
+
+
+@require_POST
+@staff_member_required
+def editorial(request: HttpRequest, pk: int) -> HttpResponse:
+    _require(request, "edit")
+    story = _queue_story(pk)
+    form = QueueEditorialForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"“{story.title}” was not changed: " + form.errors.as_text())
+        return _back(request)
+    data = form.cleaned_data
+    try:
+        changed = workflow.update_editorial(
+            story,
+            actor=request.user,
+            quality=data["quality"],
+            heat=data["heat"],
+            topics=data["topics"],
+            expected_version=data["version"],
+        )
+    except WorkflowError as error:
+        messages.error(request, str(error))
+    else:
+        if changed:
+            messages.success(request, f"“{story.title}”: {', '.join(changed)} saved.")
+        else:
+            messages.info(request, f"“{story.title}”: nothing to change.")
+    return _back(request)
+
+
+@require_POST
+@staff_member_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkQueueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was changed: " + form.errors.as_text())
+        return _back(request)
+    action = form.cleaned_data["action"]
+    _require(request, action)
+    ids = form.cleaned_data["ids"]
+    stories = {s.pk: s for s in Story.objects.filter(pk__in=ids)}
+    versions = posted_versions(request.POST, ids)
+    done, skipped = 0, []
+    for pk in ids:
+        story = stories.get(pk)
+        if story is None:
+            skipped.append(f"story #{pk} no longer exists.")
+            continue
+        if pk not in versions:
+            # Bulk actions only apply to what the moderator saw; a row without its version is not that.
+            skipped.append(f"“{story.title}”: the page did not say which version you saw.")
+            continue
+        try:
+            workflow.transition(
+                story,
+                action=action,
+                actor=request.user,
+                comment=reason_for(request.POST, pk, form.cleaned_data["reason"]),
+                expected_version=versions[pk],
+            )
+        except (StaleStoryError, WorkflowError) as error:
+            skipped.append(str(error))
+        else:
+            done += 1
+    label = TRANSITIONS[action].label.lower()
+    if done:
+        messages.success(request, f"{label.capitalize()}: {done} {'story' if done == 1 else 'stories'}.")
+    if skipped:
+        messages.warning(request, f"Skipped {len(skipped)}: " + " ".join(skipped))
+    return _back(request)
