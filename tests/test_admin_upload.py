@@ -210,3 +210,185 @@ def test_confirm_with_someone_elses_token_imports_nothing(moderator_client, edit
     assert response.url == reverse("admin:stories_importrun_upload")
     assert not ImportRun.objects.exists()
     assert upload.directory.exists()
+
+
+# --- Preview and confirm (needs the importer) -------------------------------------------------------
+
+
+def story_file(
+    slug: str,
+    *,
+    title: str | None = None,
+    quality: int = 50,
+    published: bool = False,
+    topics: tuple[str, ...] = ("AI",),
+    related: tuple[str, ...] = (),
+) -> str:
+    lines = [
+        "---",
+        "category: news",
+        f'title: "{title or "Story " + slug}"',
+        f'excerpt: "About {slug}."',
+        "publishedDateTime: 2024-03-01T10:00:00Z",
+        f'webUrl: "https://news.example/{slug}"',
+        "type: article",
+        f"quality: {quality}",
+        "heat: 3",
+        f"published: {'true' if published else 'false'}",
+        "",
+        "provider:",
+        "  name: Example News",
+        "  domain: news.example",
+        "",
+        "topics:",
+        *[f"  - {t}" for t in topics],
+    ]
+    if related:
+        lines += ["", "related:"]
+        for r in related:
+            lines += [
+                f'  - title: "{r}"',
+                f'    webUrl: "https://other.example/{r.lower().replace(" ", "-")}"',
+                "    type: article",
+                "    provider:",
+                "      name: Other",
+                "      domain: other.example",
+            ]
+    lines += ["", 'secured: "s"', "---", ""]
+    return "\n".join(lines)
+
+
+def cli_import(*files: tuple[str, str], tmp_path: Path):
+    """Import files as the command line does (no actor), to set the scene."""
+    from stories.importing import import_stories, iter_story_sources
+
+    paths = []
+    for name, text in files:
+        path = tmp_path / "cli" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text)
+        paths.append(str(path))
+    report = import_stories(iter_story_sources(paths))
+    assert report.counts["failed"] == 0, report.results
+    return report
+
+
+def preview_rows(response) -> dict[str, dict]:
+    return {row["path"]: row for row in response.context["rows"]}
+
+
+def confirm(client, response):
+    token = response.context["upload"].token
+    return client.post(reverse("admin:stories_importrun_upload_confirm", args=[token]))
+
+
+@pytest.fixture
+def scene(tmp_path, editor):
+    """Stories already imported: one to update, one unchanged, one an editor has worked on."""
+    from stories import workflow
+
+    cli_import(
+        ("update.txt", story_file("update", title="Old title", topics=("AI", "Cloud"), related=("First",))),
+        ("same.txt", story_file("same")),
+        ("edited.txt", story_file("edited", quality=40)),
+        tmp_path=tmp_path,
+    )
+    edited = Story.objects.get(title="Story edited")
+    workflow.update_editorial(edited, actor=editor, quality=90)
+    return {s.title: s for s in Story.objects.all()}
+
+
+def upload_batch(client):
+    archive = a_zip(
+        {
+            "batch/update.txt": story_file(
+                "update", title="New title", topics=("AI", "Robotics"), related=("First", "Second")
+            ).encode(),
+            "batch/same.txt": story_file("same").encode(),
+            "batch/edited.txt": story_file("edited", quality=45).encode(),
+        }
+    )
+    broken = a_file("broken.txt", "---\ntitle: [unclosed\n---\n")
+    return post_upload(client, archive, a_file("new.txt", story_file("new")), broken)
+
+
+def test_preview_marks_each_outcome_and_diffs_fields_without_importing(editor_client, scene, upload_dir):
+    runs_before = ImportRun.objects.count()
+
+    response = upload_batch(editor_client)
+
+    assert response.status_code == 200, response.content.decode()[-2000:]
+    rows = preview_rows(response)
+    assert {path: row["outcome"] for path, row in rows.items()} == {
+        "batch.zip/batch/update.txt": "updated",
+        "batch.zip/batch/same.txt": "unchanged",
+        "batch.zip/batch/edited.txt": "conflict",
+        "new.txt": "created",
+        "broken.txt": "failed",
+    }
+    changes = {c["field"]: c for c in rows["batch.zip/batch/update.txt"]["changes"]}
+    assert (changes["title"]["before"], changes["title"]["after"]) == ("Old title", "New title")
+    assert changes["topics"]["added"] == ["Robotics"] and changes["topics"]["removed"] == ["Cloud"]
+    assert [item.split(" — ")[0] for item in changes["related"]["added"]] == ["Second"]
+    assert rows["batch.zip/batch/edited.txt"]["conflicts"] == ["quality"]
+    assert rows["broken.txt"]["reason"]
+    page = html.unescape(response.content.decode())
+    assert "New title" in page and "+ Robotics" in page and "− Cloud" in page
+    # Nothing happened yet.
+    assert ImportRun.objects.count() == runs_before
+    assert not Story.objects.filter(title__in=["New title", "Story new"]).exists()
+
+
+def test_confirm_applies_exactly_the_preview(editor_client, scene, upload_dir):
+    preview = upload_batch(editor_client)
+    token = preview.context["upload"].token
+
+    response = confirm(editor_client, preview)
+
+    run = ImportRun.objects.get(via=ImportRun.Via.ADMIN)
+    assert response.status_code == 302
+    assert response.url == reverse("admin:stories_importrun_change", args=[run.pk])
+    assert (run.created, run.updated, run.unchanged, run.conflicts, run.failed) == (1, 1, 1, 1, 1)
+    assert run.started_by.username == "edna"
+    updated = Story.objects.get(pk=scene["Old title"].pk)
+    assert updated.title == "New title"
+    assert [st.topic.name for st in updated.story_topics.all()] == ["AI", "Robotics"]
+    assert list(updated.related_links.values_list("title", flat=True)) == ["First", "Second"]
+    assert Story.objects.get(pk=scene["Story edited"].pk).quality == 90  # the editor's value is kept
+    assert Story.objects.filter(title="Story new").exists()
+    assert not (upload_dir / token).exists()
+
+
+def test_confirm_is_refused_when_a_story_changed_since_the_preview(editor_client, scene, tmp_path):
+    preview = upload_batch(editor_client)
+    # Meanwhile another import changes the story the preview showed as updated.
+    cli_import(("update.txt", story_file("update", title="Changed meanwhile")), tmp_path=tmp_path)
+    runs_before = ImportRun.objects.count()
+
+    response = confirm(editor_client, preview)
+
+    assert response.status_code == 200
+    assert "Nothing was imported" in html.unescape(response.content.decode())
+    assert ImportRun.objects.count() == runs_before
+    assert Story.objects.get(pk=scene["Old title"].pk).title == "Changed meanwhile"
+    assert not Story.objects.filter(title="Story new").exists()
+    # The page is the new preview: confirming it now applies it.
+    changes = {c["field"]: c for c in preview_rows(response)["batch.zip/batch/update.txt"]["changes"]}
+    assert changes["title"]["before"] == "Changed meanwhile"
+    assert confirm(editor_client, response).status_code == 302
+    assert Story.objects.get(pk=scene["Old title"].pk).title == "New title"
+
+
+def test_an_editors_upload_cannot_publish(editor_client):
+    preview = post_upload(editor_client, a_file("pub.txt", story_file("pub", published=True)))
+    assert preview_rows(preview)["pub.txt"]["outcome"] == "created"
+    confirm(editor_client, preview)
+    story = Story.objects.get(title="Story pub")
+    assert story.state == "in_review"
+    assert not Story.objects.live().exists()
+
+
+def test_a_moderators_upload_may_publish(moderator_client):
+    preview = post_upload(moderator_client, a_file("pub.txt", story_file("pub", published=True)))
+    confirm(moderator_client, preview)
+    assert Story.objects.get(title="Story pub").state == "published"

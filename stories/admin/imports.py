@@ -13,9 +13,12 @@ views live under the run admin's URLs:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -201,7 +204,7 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def _context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
         context = dict(self.admin_site.each_context(request))
-        context.update(opts=self.opts, title="Upload story files", **extra)
+        context.update({"opts": self.opts, "title": "Upload story files", **extra})
         return context
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
@@ -248,7 +251,8 @@ class ImportRunAdmin(admin.ModelAdmin):
         )
         upload.fingerprint = uploads.fingerprint(outcome_records(report.results))
         upload.save_meta()
-        rows = [preview_row(result) for result in report.results]
+        created = {r.story_id for r in report.results if r.outcome == "created"}
+        rows = [preview_row(result, created=created) for result in report.results]
         counts = dict.fromkeys(OUTCOMES, 0)
         for row in rows:
             counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
@@ -341,10 +345,20 @@ class PreviewMismatch(Exception):
     """The import about to be applied differs from the preview; the transaction is rolled back."""
 
 
+def _reader(path: Path) -> Callable[[], bytes]:
+    def read() -> bytes:
+        # One byte past the limit lets the parser refuse an oversized file with its own message.
+        with path.open("rb") as handle:
+            return handle.read(settings.NEWSROOM_MAX_STORY_FILE_BYTES + 1)
+
+    return read
+
+
 def upload_sources(upload: uploads.StoredUpload) -> list:
+    """The stored files as importer sources, named as the user knows them ("batch.zip/a.txt")."""
     from ..importing import StorySource
 
-    return [StorySource(path=name, file=path) for name, path in upload.file_paths()]
+    return [StorySource(path=name, opener=_reader(path)) for name, path in upload.file_paths()]
 
 
 def _plain(value: Any) -> Any:
@@ -358,13 +372,18 @@ def _plain(value: Any) -> Any:
 
 
 def outcome_records(results) -> list[dict[str, Any]]:
-    """What the fingerprint covers: per file, its outcome, the story, the changes and the reason."""
+    """What the fingerprint covers: per file, its outcome, the story, the changes and the reason.
+
+    A story created by this very import has a different id in the dry run and in
+    the real one; it is named by the file that created it instead.
+    """
+    results = list(results)
+    created = {r.story_id: r.path for r in results if r.outcome == "created" and r.story_id is not None}
     return [
         {
             "path": r.path,
             "outcome": r.outcome,
-            # A created story has no id yet in a dry run.
-            "story": r.story_id if r.outcome != "created" else None,
+            "story": f"created by {created[r.story_id]}" if r.story_id in created else r.story_id,
             "reason": r.reason or "",
             "changes": _plain(r.changes or {}),
             "conflicts": _plain(r.conflicts or []),
@@ -418,14 +437,19 @@ def describe_change(field: str, before: Any, after: Any) -> dict[str, Any]:
     return {"field": field, "kind": "value", "before": _label(before), "after": _label(after)}
 
 
-def preview_row(result) -> dict[str, Any]:
+def preview_row(result, *, created: set[int | None]) -> dict[str, Any]:
     return {
         "path": result.path,
         "outcome": result.outcome,
-        "story_id": result.story_id if result.outcome != "created" else None,
+        # Stories created by the dry run itself do not exist: no link to them.
+        "story_id": None if result.story_id in created else result.story_id,
         "reason": result.reason or "",
+        "title": getattr(result, "title", ""),
         "conflicts": list(result.conflicts or []),
-        "changes": [describe_change(f, b, a) for f, (b, a) in (result.changes or {}).items()],
+        # A new story's "diff" would be the whole file: the preview names it instead.
+        "changes": []
+        if result.outcome == "created"
+        else [describe_change(f, b, a) for f, (b, a) in (result.changes or {}).items()],
     }
 
 
