@@ -370,11 +370,12 @@ def clean_image(image: PILImage.Image) -> PILImage.Image:
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
             converted = None
-    image = (converted or image).convert(mode)
+    image = (converted or image).convert(mode)  # always a new image, ours to change
     if mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")
-    # A fresh image from raw pixels carries nothing but pixels.
-    return PILImage.frombytes(image.mode, image.size, image.tobytes())
+    # Encoders read EXIF, ICC profiles and text chunks from here; with it empty they write none.
+    image.info = {}
+    return image
 
 
 def _encode(image: PILImage.Image, fmt: str) -> bytes:

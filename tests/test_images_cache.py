@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image as PILImage
 from PIL import ImageCms
+from PIL.PngImagePlugin import PngInfo
 
 from stories.images import cache_images, cache_images_for_stories
 from stories.models import Image, RelatedLink
@@ -324,3 +325,23 @@ def test_the_service_reports_counts_and_reasons(server):
     assert (report.cached, report.failed, report.skipped) == (0, 1, 0)
     assert report.failures[0].image_id == image.pk
     assert report.failures[0].reason == "HTTP 404 Not Found"
+
+
+def test_png_text_chunks_and_exif_are_stripped(server, settings):
+    source = PILImage.new("RGBA", (400, 300), (10, 200, 10, 100))
+    exif = source.getexif()
+    exif[0x010F] = "Camera maker"
+    text = PngInfo()
+    text.add_text("Comment", "where this was taken")
+    buffer = io.BytesIO()
+    source.save(buffer, "PNG", exif=exif, pnginfo=text)
+    _, image = story_with_image(server, "/meta.png", buffer.getvalue(), "image/png")
+    run()
+    image.refresh_from_db()
+    names = [image.local_file.name]
+    names += [entry[key] for entry in image.thumbnails["sizes"] for key in ("webp", "fallback")]
+    for name in names:
+        with stored(settings, name) as copy:
+            assert not copy.getexif()
+            assert "Comment" not in copy.info
+            assert "exif" not in copy.info
