@@ -1,0 +1,1233 @@
+"""Importing story files: the import service, and the mapping between records and rows.
+
+``import_stories()`` takes story sources (files, directories, standard input),
+parses each with ``stories.seedformat`` and creates or updates the story it
+identifies (``seedformat.identity_key_for``). Each file is atomic; a bad file
+is reported and the batch goes on. Every non-dry run is recorded as an
+``ImportRun`` with one ``ImportRunStory`` per story it touched, holding the
+story's previous source record so that the run can be undone
+(``restore_story``).
+
+Decisions:
+
+* Dry runs write nothing at all: the whole run happens in a transaction that is
+  rolled back, so no ``ImportRun`` is kept and ``ImportReport.run`` is ``None``.
+* Unchanged files are recognised by ``Story.source_hash`` (sha256 of the file's
+  bytes), looked up for a whole chunk of files in one query, without parsing.
+  A story with editor-touched fields is always parsed, so a file that disagrees
+  with the editor is reported as a conflict every time it is imported.
+* ``published`` in a file moves the workflow state only when it flips against
+  the file's previous value (kept in ``Story.layout``): a re-import of the same
+  file never undoes a moderator's decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+from django.utils.text import slugify
+
+from providers.models import Provider
+
+from . import audit
+from .models import (
+    EDITORIAL_FIELDS,
+    Image,
+    ImportRun,
+    ImportRunStory,
+    RelatedLink,
+    State,
+    Story,
+    StoryTopic,
+    Topic,
+)
+from .seedformat import (
+    DEFAULT_BLANK_BEFORE,
+    ImageRecord,
+    ProviderRecord,
+    RelatedRecord,
+    StoryFileError,
+    StoryRecord,
+    decode_value,
+    dump_story,
+    encode_value,
+    identity_key_for,
+    parse_story,
+    record_from_json,
+    record_to_json,
+    with_key,
+)
+
+__all__ = [
+    "FileResult",
+    "ImportReport",
+    "StorySource",
+    "export_filename",
+    "export_story",
+    "import_stories",
+    "iter_story_sources",
+    "record_from_story",
+    "restore_story",
+    "stories_for_export",
+]
+
+STORY_SUFFIXES = (".md", ".markdown", ".txt", ".yaml", ".yml")
+CHUNK_FILES = 250
+CHUNK_BYTES = 8 * 1024 * 1024
+
+CREATED, UPDATED, UNCHANGED, CONFLICT, FAILED = "created", "updated", "unchanged", "conflict", "failed"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class StorySource:
+    """One story file to import; ``read()`` opens it only when called."""
+
+    path: str
+    opener: Callable[[], bytes] = field(repr=False, compare=False)
+
+    def read(self) -> bytes:
+        return self.opener()
+
+
+def _limit() -> int:
+    return int(settings.NEWSROOM_MAX_STORY_FILE_BYTES)
+
+
+def _file_opener(path: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        # One byte past the limit is enough for the parser to refuse an oversized file.
+        with open(path, "rb") as handle:
+            return handle.read(_limit() + 1)
+
+    return read
+
+
+def _stream_opener(stream: BinaryIO) -> Callable[[], bytes]:
+    def read() -> bytes:
+        data = stream.read(_limit() + 1)
+        return data.encode("utf-8") if isinstance(data, str) else data
+
+    return read
+
+
+# Documentation that lives beside story files in a directory; given by name, they are still imported.
+NOT_STORIES = {"readme", "changelog", "license", "licence", "contributing", "manifest", "survey", "notes"}
+
+
+def is_story_file(name: str) -> bool:
+    """Whether a directory walk picks up ``name``: a story suffix, not hidden, not a README or the like."""
+    base = os.path.basename(name)
+    stem = base.rsplit(".", 1)[0].lower()
+    return base.lower().endswith(STORY_SUFFIXES) and not base.startswith(".") and stem not in NOT_STORIES
+
+
+def iter_story_sources(paths: Iterable[str], *, stdin: BinaryIO | None = None) -> Iterator[StorySource]:
+    """Files as given, directories recursively (sorted, story files only), ``-`` for standard input.
+
+    Raises FileNotFoundError for a path that does not exist.
+    """
+    for path in paths:
+        if path == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            yield StorySource(path="-", opener=_stream_opener(stream))
+        elif os.path.isdir(path):
+            for root, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if is_story_file(name):
+                        full = os.path.join(root, name)
+                        yield StorySource(path=full, opener=_file_opener(full))
+        elif os.path.isfile(path):
+            yield StorySource(path=path, opener=_file_opener(path))
+        else:
+            raise FileNotFoundError(f"{path}: no such file or directory")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class FileResult:
+    path: str
+    outcome: str
+    story_id: int | None = None
+    reason: str = ""
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    title: str = ""
+
+
+@dataclass
+class ImportReport:
+    run: ImportRun | None
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "conflicts": 0, "failed": 0}
+    )
+    results: list[FileResult] = field(default_factory=list)
+    dry_run: bool = False
+    keep_results: bool = True
+    failure_rows: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[FileResult]:
+        return [r for r in self.results if r.outcome == FAILED]
+
+    def summary(self) -> str:
+        c = self.counts
+        return (
+            f"created {c['created']}, updated {c['updated']}, unchanged {c['unchanged']}, "
+            f"conflicts {c['conflicts']}, failed {c['failed']}"
+        )
+
+
+_COUNT_FOR = {
+    CREATED: "created",
+    UPDATED: "updated",
+    UNCHANGED: "unchanged",
+    CONFLICT: "conflicts",
+    FAILED: "failed",
+}
+
+
+# --------------------------------------------------------------------------- records <-> rows
+
+
+def _tz_minutes(value: dt.datetime | None) -> int:
+    if value is None or value.utcoffset() is None:
+        return 0
+    return int(value.utcoffset().total_seconds() // 60)
+
+
+def _in_tz(value: dt.datetime | None, minutes: int) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone(dt.timedelta(minutes=minutes)))
+
+
+def _nulls(record) -> list[str]:
+    return [key for key, value in record.items() if value is None]
+
+
+def _record_layout(record, **more) -> dict:
+    layout: dict[str, Any] = {"keys": list(record.keys)}
+    if record.styles:
+        layout["styles"] = [list(pair) for pair in record.styles]
+    nulls = _nulls(record)
+    if nulls:
+        layout["nulls"] = nulls
+    layout.update({k: v for k, v in more.items() if v is not None and v != [] and v != {} and v != 0})
+    return layout
+
+
+def _extra(record) -> dict:
+    return {key: encode_value(value) for key, value in record.extra.items()}
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None else value
+
+
+def _provider_layout(provider: ProviderRecord | None, db_domain: str | None) -> dict | None:
+    if provider is None:
+        return None
+    layout = _record_layout(provider)
+    if provider.extra:
+        layout["extra"] = _extra(provider)
+    if provider.domain and provider.domain != db_domain:
+        layout["domain"] = provider.domain
+    return layout
+
+
+def _image_rows(images: Sequence[ImageRecord] | None, *, role: str, **owner) -> list[Image]:
+    return [
+        Image(
+            role=role,
+            position=position,
+            url=_text(image.url),
+            width=image.width,
+            height=image.height,
+            is_cached=image.is_cached,
+            title=image.title,
+            layout=_record_layout(image),
+            extra=_extra(image),
+            **owner,
+        )
+        for position, image in enumerate(images or ())
+    ]
+
+
+def _image_record(row: Image) -> ImageRecord:
+    layout = row.layout or {}
+    keys = layout.get("keys")
+    if keys is None:
+        keys = ["url", "width", "height", "isCached"] + (["title"] if row.title is not None else [])
+    nulls = set(layout.get("nulls", ()))
+    return ImageRecord(
+        keys=tuple(keys),
+        extra={k: decode_value(v) for k, v in (row.extra or {}).items()},
+        styles=tuple(tuple(p) for p in layout.get("styles", ())),
+        url=None if ("url" in nulls and not row.url) else row.url,
+        width=row.width,
+        height=row.height,
+        is_cached=row.is_cached,
+        title=row.title,
+    )
+
+
+def _provider_record(
+    layout: dict | None, *, name: str, provider: Provider | None, images: list[Image]
+) -> ProviderRecord | None:
+    if layout is None and provider is None:
+        return None
+    layout = layout or {}
+    keys = layout.get("keys") or (["name", "domain"] + (["images"] if images else []))
+    nulls = set(layout.get("nulls", ()))
+    domain = provider.domain if provider is not None else ""
+    if layout.get("domain") and (provider is None or layout["domain"].lower() == domain.lower()):
+        domain = layout["domain"]
+    image_records: tuple[ImageRecord, ...] | None = tuple(_image_record(i) for i in images)
+    if not images and "images" in nulls:
+        image_records = None
+    return ProviderRecord(
+        keys=tuple(keys),
+        extra={k: decode_value(v) for k, v in layout.get("extra", {}).items()},
+        styles=tuple(tuple(p) for p in layout.get("styles", ())),
+        name=name or (provider.name if provider is not None else ""),
+        domain=domain,
+        images=image_records,
+    )
+
+
+_STORY_COLUMNS = {
+    "category": "category",
+    "title": "title",
+    "excerpt": "excerpt",
+    "published_at": "published_at",
+    "web_url": "web_url",
+    "original_url": "original_url",
+    "amp_web_url": "amp_web_url",
+    "cdn_amp_web_url": "cdn_amp_web_url",
+    "type": "type",
+    "quality": "quality",
+    "heat": "heat",
+    "featured_content": "featured_content",
+    "secured": "secured",
+}
+_TEXT_COLUMNS = {"category", "title", "excerpt", "type", "featured_content", "secured"}
+_RELATED_COLUMNS = {
+    "title": "title",
+    "excerpt": "excerpt",
+    "published_at": "published_at",
+    "web_url": "web_url",
+    "original_url": "original_url",
+    "amp_web_url": "amp_web_url",
+    "cdn_amp_web_url": "cdn_amp_web_url",
+    "type": "type",
+    "quality": "quality",
+}
+_RELATED_TEXT = {"title", "excerpt", "type"}
+
+
+def _story_values(record: StoryRecord) -> dict[str, Any]:
+    values = {}
+    for attr, column in _STORY_COLUMNS.items():
+        value = getattr(record, attr)
+        values[column] = _text(value) if column in _TEXT_COLUMNS else value
+    values["body"] = record.body
+    values["provider_name"] = record.provider.name if record.provider is not None else ""
+    return values
+
+
+def _story_layout(record: StoryRecord, provider: Provider | None) -> dict:
+    topics = list(record.topics or ())
+    return (
+        _record_layout(
+            record,
+            newline=record.newline if record.newline != "\n" else None,
+            blank_before=list(record.blank_before),
+            tz=_tz_minutes(record.published_at),
+            provider=_provider_layout(record.provider, provider.domain if provider else None),
+            topics_raw=topics if len(set(topics)) != len(topics) else None,
+        )
+        | {"blank_before": list(record.blank_before)}
+        | ({"published": record.published} if record.has("published") else {})
+    )
+
+
+def _related_row(
+    story: Story, position: int, record: RelatedRecord, provider: Provider | None
+) -> RelatedLink:
+    values = {}
+    for attr, column in _RELATED_COLUMNS.items():
+        value = getattr(record, attr)
+        values[column] = _text(value) if column in _RELATED_TEXT else value
+    return RelatedLink(
+        story=story,
+        position=position,
+        provider=provider,
+        provider_name=record.provider.name if record.provider is not None else "",
+        layout=_record_layout(
+            record,
+            tz=_tz_minutes(record.published_at),
+            provider=_provider_layout(record.provider, provider.domain if provider else None),
+        ),
+        extra=_extra(record),
+        **values,
+    )
+
+
+def _related_record(row: RelatedLink) -> RelatedRecord:
+    layout = row.layout or {}
+    nulls = set(layout.get("nulls", ()))
+    images = [i for i in row.images.all() if i.role == Image.Role.RELATED]
+    provider_images = [i for i in row.images.all() if i.role == Image.Role.PROVIDER]
+    keys = layout.get("keys")
+    if keys is None:
+        keys = [
+            k
+            for k, attr in RelatedRecord.FIELDS.items()
+            if attr in ("title", "excerpt", "published_at", "type", "quality", "provider")
+            or (attr in ("web_url", "original_url", "amp_web_url", "cdn_amp_web_url") and getattr(row, attr))
+            or (attr == "images" and images)
+        ]
+    values: dict[str, Any] = {}
+    for attr, column in _RELATED_COLUMNS.items():
+        value = getattr(row, column)
+        key = _key_for(RelatedRecord, attr)
+        if key in nulls and value in ("", None):
+            value = None
+        values[attr] = value
+    values["published_at"] = _in_tz(values["published_at"], layout.get("tz", 0))
+    provider = _provider_record(
+        layout.get("provider"), name=row.provider_name, provider=row.provider, images=provider_images
+    )
+    if "provider" in nulls:
+        provider = None
+    image_records = tuple(_image_record(i) for i in images)
+    return RelatedRecord(
+        keys=tuple(keys),
+        extra={k: decode_value(v) for k, v in (row.extra or {}).items()},
+        styles=tuple(tuple(p) for p in layout.get("styles", ())),
+        provider=provider,
+        images=None if (not images and "images" in nulls) else image_records,
+        **values,
+    )
+
+
+_KEY_FOR: dict[tuple[type, str], str] = {}
+
+
+def _key_for(cls, attr: str) -> str:
+    try:
+        return _KEY_FOR[(cls, attr)]
+    except KeyError:
+        key = next(k for k, a in cls.FIELDS.items() if a == attr)
+        _KEY_FOR[(cls, attr)] = key
+        return key
+
+
+def _published_value(state: str, file_value: bool | None) -> bool | None:
+    if state == State.PUBLISHED:
+        return True
+    return None if file_value is None else False
+
+
+def _apply_editorial(
+    record: StoryRecord,
+    *,
+    state: str,
+    quality: int | None,
+    heat: int | None,
+    topics: Sequence[str],
+    file_published: bool | None,
+) -> StoryRecord:
+    """The record with the editorial fields showing the story's current values."""
+    changes: dict[str, Any] = {}
+    if record.has("published"):
+        changes["published"] = _published_value(state, file_published)
+    elif state == State.PUBLISHED:
+        record = with_key(record, "published")
+        changes["published"] = True
+    for key, value in (("quality", quality), ("heat", heat)):
+        if record.has(key):
+            changes[key] = value
+        elif value is not None:
+            record = with_key(record, key)
+            changes[key] = value
+    names = tuple(topics)
+    if record.has("topics"):
+        changes["topics"] = names if (names or record.topics is not None) else None
+    elif names:
+        record = with_key(record, "topics")
+        changes["topics"] = names
+    return replace(record, **changes)
+
+
+def _story_queryset():
+    return Story.objects.select_related("provider").prefetch_related(
+        Prefetch(
+            "story_topics", queryset=StoryTopic.objects.select_related("topic").order_by("position", "id")
+        ),
+        Prefetch("images", queryset=Image.objects.order_by("position", "id")),
+        Prefetch(
+            "related_links",
+            queryset=RelatedLink.objects.select_related("provider")
+            .prefetch_related(Prefetch("images", queryset=Image.objects.order_by("position", "id")))
+            .order_by("position", "id"),
+        ),
+    )
+
+
+def stories_for_export():
+    """Stories with everything ``record_from_story`` reads, in a fixed number of queries."""
+    return _story_queryset()
+
+
+def _topic_names(story: Story) -> list[str]:
+    return [st.topic.name for st in story.story_topics.all()]
+
+
+def _base_record(story: Story) -> StoryRecord:
+    """The story's source record as stored (editorial fields as the file last gave them)."""
+    layout = story.layout or {}
+    nulls = set(layout.get("nulls", ()))
+    lead = [i for i in story.images.all() if i.role == Image.Role.LEAD and i.related_link_id is None]
+    provider_images = [i for i in story.images.all() if i.role == Image.Role.PROVIDER]
+    related = list(story.related_links.all())
+    keys = layout.get("keys")
+    if keys is None:  # a story that did not come from a file
+        keys = ["category", "title", "excerpt", "publishedDateTime"]
+        keys += [
+            k
+            for k in ("webUrl", "originalUrl", "ampWebUrl", "cdnAmpWebUrl")
+            if getattr(story, StoryRecord.FIELDS[k])
+        ]
+        keys += ["type", "quality", "heat", "published"]
+        keys += ["featuredContent"] if story.featured_content else []
+        keys += ["provider", "topics"] + (["images"] if lead else []) + (["related"] if related else [])
+        keys += ["secured"]
+    values: dict[str, Any] = {}
+    for attr, column in _STORY_COLUMNS.items():
+        value = getattr(story, column)
+        if _key_for(StoryRecord, attr) in nulls and value in ("", None):
+            value = None
+        values[attr] = value
+    values["published_at"] = _in_tz(values["published_at"], layout.get("tz", 0))
+    provider = _provider_record(
+        layout.get("provider"), name=story.provider_name, provider=story.provider, images=provider_images
+    )
+    names = _topic_names(story)
+    raw = layout.get("topics_raw")
+    topics: tuple[str, ...] | None = tuple(raw) if raw and list(dict.fromkeys(raw)) == names else tuple(names)
+    if not names and "topics" in nulls:
+        topics = None
+    return StoryRecord(
+        keys=tuple(keys),
+        extra={k: decode_value(v) for k, v in (story.extra or {}).items()},
+        styles=tuple(tuple(p) for p in layout.get("styles", ())),
+        newline=layout.get("newline", "\n"),
+        body=story.body,
+        blank_before=tuple(layout["blank_before"]) if "blank_before" in layout else DEFAULT_BLANK_BEFORE,
+        provider=provider,
+        topics=topics,
+        images=None if (not lead and "images" in nulls) else tuple(_image_record(i) for i in lead),
+        related=None if (not related and "related" in nulls) else tuple(_related_record(r) for r in related),
+        published=layout.get("published"),
+        **{k: v for k, v in values.items() if k not in ("published",)},
+    )
+
+
+def record_from_story(story: Story) -> StoryRecord:
+    """The story as a record, editorial fields showing their current values.
+
+    Use a story from ``stories_for_export()`` to avoid a query per relation.
+    """
+    base = _base_record(story)
+    return _apply_editorial(
+        base,
+        state=story.state,
+        quality=story.quality,
+        heat=story.heat,
+        topics=_topics_of(base, story),
+        file_published=(story.layout or {}).get("published"),
+    )
+
+
+def _topics_of(base: StoryRecord, story: Story) -> Sequence[str]:
+    return base.topics if base.topics is not None else ()
+
+
+def export_story(story: Story) -> str:
+    """The story file's text for ``story``."""
+    return dump_story(record_from_story(story))
+
+
+# --------------------------------------------------------------------------- the import
+
+
+def _changes(before: StoryRecord | None, after: StoryRecord) -> dict[str, tuple[Any, Any]]:
+    """Field-by-field differences, JSON-safe, keyed by the file's key names."""
+    result: dict[str, tuple[Any, Any]] = {}
+    keys = list(dict.fromkeys([*(before.keys if before else ()), *after.keys]))
+    for key in keys:
+        old = _plain(before.get(key)) if before is not None and before.has(key) else None
+        new = _plain(after.get(key)) if after.has(key) else None
+        if before is None or old != new or before.has(key) != after.has(key):
+            result[key] = (old, new)
+    return result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ImageRecord | ProviderRecord | RelatedRecord):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return encode_value(value) if isinstance(value, dict | float | dt.date) else value
+
+
+class _Importer:
+    def __init__(self, *, run, actor, can_publish, overwrite_editorial, collect_changes, on_result, report):
+        self.run = run
+        self.actor = actor
+        self.can_publish = can_publish
+        self.overwrite = overwrite_editorial
+        self.collect = collect_changes
+        self.on_result = on_result
+        self.report = report
+        self.providers: dict[str, Provider] = {}
+        self.topics: dict[str, Topic] = {}
+        self._new_providers: list[str] = []
+        self._new_topics: list[str] = []
+
+    # --- batch
+
+    def import_all(self, sources: Iterable[StorySource]) -> None:
+        chunk: list[tuple[StorySource, bytes | None, str]] = []
+        size = 0
+        for source in sources:
+            try:
+                data = source.read()
+                error = ""
+            except OSError as exc:
+                data, error = None, f"cannot read: {exc.strerror or exc}"
+            chunk.append((source, data, error))
+            size += len(data or b"")
+            if len(chunk) >= CHUNK_FILES or size >= CHUNK_BYTES:
+                self._commit_chunk(chunk)
+                chunk, size = [], 0
+        if chunk:
+            self._commit_chunk(chunk)
+
+    def _commit_chunk(self, chunk: list[tuple[StorySource, bytes | None, str]]) -> None:
+        # One transaction per chunk, a savepoint per file: a bad file still leaves no
+        # partial rows, and the database does not sync to disk once per file.
+        try:
+            with transaction.atomic():
+                self._chunk(chunk)
+        except Exception:
+            self._forget_all()
+            raise
+
+    def _chunk(self, chunk: list[tuple[StorySource, bytes | None, str]]) -> None:
+        hashes = {hashlib.sha256(data).hexdigest(): None for _, data, _ in chunk if data is not None}
+        known: dict[str, tuple[int, list, str]] = {}
+        for source_hash, pk, touched, title in Story.objects.filter(source_hash__in=list(hashes)).values_list(
+            "source_hash", "id", "editor_touched", "title"
+        ):
+            known[source_hash] = (pk, touched or [], title)
+        pending: list[tuple[StorySource, bytes, str, StoryRecord, str]] = []
+        unchanged_entries: list[ImportRunStory] = []
+        for source, data, error in chunk:
+            if data is None:
+                self._result(FileResult(path=source.path, outcome=FAILED, reason=error))
+                continue
+            source_hash = hashlib.sha256(data).hexdigest()
+            hit = known.get(source_hash)
+            if hit is not None and not (hit[1] and self._editorial_relevant(hit[1])):
+                if self.run is not None:
+                    unchanged_entries.append(
+                        ImportRunStory(run=self.run, story_id=hit[0], path=source.path, outcome=UNCHANGED)
+                    )
+                self._result(FileResult(path=source.path, outcome=UNCHANGED, story_id=hit[0], title=hit[2]))
+                continue
+            try:
+                record = parse_story(data, path=source.path)
+                key = identity_key_for(record)
+            except StoryFileError as exc:
+                self._result(FileResult(path=source.path, outcome=FAILED, reason=exc.reason))
+                continue
+            pending.append((source, data, source_hash, record, key))
+        if unchanged_entries:
+            ImportRunStory.objects.bulk_create(unchanged_entries)
+        if not pending:
+            return
+        stories = {
+            s.identity_key: s for s in _story_queryset().filter(identity_key__in={p[4] for p in pending})
+        }
+        self._warm_caches([p[3] for p in pending])
+        written: set[str] = set()
+        for source, _data, source_hash, record, key in pending:
+            story = stories.get(key)
+            if key in written:
+                story = _story_queryset().filter(identity_key=key).first()
+            result = self._one(source.path, record, key, source_hash, story)
+            if result.outcome in (CREATED, UPDATED, CONFLICT):
+                written.add(key)
+            self._result(result)
+
+    def _editorial_relevant(self, touched: list[str]) -> bool:
+        return any(f in EDITORIAL_FIELDS for f in touched)
+
+    def _result(self, result: FileResult) -> None:
+        if self.report.keep_results:
+            self.report.results.append(result)
+        self.report.counts[_COUNT_FOR[result.outcome]] += 1
+        if result.outcome == FAILED and self.run is not None:
+            self.report.failure_rows.append({"path": result.path, "reason": result.reason})
+        if self.on_result is not None:
+            self.on_result(result)
+
+    # --- lookups
+
+    def _warm_caches(self, records: list[StoryRecord]) -> None:
+        domains: set[str] = set()
+        names: set[str] = set()
+        for record in records:
+            names.update(record.topics or ())
+            for provider in [record.provider] + [r.provider for r in record.related or ()]:
+                if provider is not None and provider.domain:
+                    domains.add(provider.domain.strip().lower())
+        missing_domains = domains - set(self.providers)
+        if missing_domains:
+            for provider in Provider.objects.filter(domain__in=missing_domains):
+                self.providers.setdefault(provider.domain.lower(), provider)
+        missing_names = names - set(self.topics)
+        if missing_names:
+            for topic in Topic.objects.filter(name__in=missing_names):
+                self.topics[topic.name] = topic
+
+    def _provider(self, record: ProviderRecord | None) -> Provider | None:
+        if record is None or not record.domain:
+            return None
+        domain = record.domain.strip().lower()
+        provider = self.providers.get(domain)
+        if provider is None:
+            provider, created = Provider.objects.get_or_create_for_domain(domain=domain, name=record.name)
+            self.providers[domain] = provider
+            if created:
+                self._new_providers.append(domain)
+        if not provider.logo_url and record.images:
+            logo = record.images[0]
+            if logo.url:
+                Provider.objects.filter(pk=provider.pk, logo_url="").update(
+                    logo_url=logo.url, logo_width=logo.width, logo_height=logo.height
+                )
+                provider.logo_url, provider.logo_width, provider.logo_height = (
+                    logo.url,
+                    logo.width,
+                    logo.height,
+                )
+        return provider
+
+    def _topic(self, name: str) -> Topic:
+        topic = self.topics.get(name)
+        if topic is not None:
+            return topic
+        topic = Topic.objects.filter(name=name).first()
+        if topic is None:
+            base = slugify(name)[:200] or "topic"
+            taken = set(Topic.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+            slug, n = base, 2
+            while slug in taken:
+                slug, n = f"{base}-{n}", n + 1
+            try:
+                with transaction.atomic():
+                    topic = Topic.objects.create(name=name, slug=slug)
+                self._new_topics.append(name)
+            except IntegrityError:  # created concurrently
+                topic = Topic.objects.get(name=name)
+        self.topics[name] = topic
+        return topic
+
+    def _forget_all(self) -> None:
+        self.providers.clear()
+        self.topics.clear()
+
+    def _forget_new(self) -> None:
+        """After a rollback, objects created inside it no longer exist."""
+        for domain in self._new_providers:
+            self.providers.pop(domain, None)
+        for name in self._new_topics:
+            self.topics.pop(name, None)
+        self._new_providers.clear()
+        self._new_topics.clear()
+
+    # --- one file
+
+    def _one(
+        self, path: str, record: StoryRecord, key: str, source_hash: str, story: Story | None
+    ) -> FileResult:
+        for attempt in (1, 2):
+            self._new_providers.clear()
+            self._new_topics.clear()
+            try:
+                with transaction.atomic():
+                    if story is None:
+                        return self._create(path, record, key, source_hash)
+                    return self._update(path, record, source_hash, story)
+            except IntegrityError as exc:
+                self._forget_new()
+                if attempt == 2:
+                    return FileResult(path=path, outcome=FAILED, reason=f"database refused the story: {exc}")
+                # most likely the same story was created concurrently: update it instead
+                story = _story_queryset().filter(identity_key=key).first()
+            except _Stale:
+                self._forget_new()
+                return FileResult(
+                    path=path,
+                    outcome=FAILED,
+                    reason="the story was changed by someone else during the import; run it again",
+                )
+            except Exception:
+                self._forget_new()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create(self, path: str, record: StoryRecord, key: str, source_hash: str) -> FileResult:
+        provider = self._provider(record.provider)
+        state = State.PUBLISHED if (record.published and self.can_publish) else State.IN_REVIEW
+        story = Story(
+            identity_key=key,
+            provider=provider,
+            state=state,
+            source_hash=source_hash,
+            layout=_story_layout(record, provider),
+            extra=_extra(record),
+            editor_touched=[],
+            **_story_values(record),
+        )
+        story.save(force_insert=True)
+        self._write_children(
+            story, record, topics=True, images=True, provider_images=True, related=True, fresh=True
+        )
+        audit.record(
+            story=story,
+            action="import",
+            actor=self.actor,
+            import_run=self.run,
+            field="state",
+            before=None,
+            after=state,
+            comment="Created by import.",
+        )
+        if self.run is not None:
+            ImportRunStory.objects.create(run=self.run, story=story, path=path, outcome=CREATED)
+        changes = _changes(None, record) if self.collect else {}
+        return FileResult(path=path, outcome=CREATED, story_id=story.pk, changes=changes, title=story.title)
+
+    def _update(self, path: str, record: StoryRecord, source_hash: str, story: Story) -> FileResult:
+        if source_hash in (story.layout or {}).get("seen", ()):
+            # A version of this story that a later file has replaced (e.g. one article
+            # filed under two names in the batch): applying it again would flip the story back.
+            if self.run is not None:
+                ImportRunStory.objects.create(run=self.run, story=story, path=path, outcome=UNCHANGED)
+            return FileResult(path=path, outcome=UNCHANGED, story_id=story.pk, title=story.title)
+        base = _base_record(story)
+        current = _apply_editorial(
+            base,
+            state=story.state,
+            quality=story.quality,
+            heat=story.heat,
+            topics=base.topics or (),
+            file_published=(story.layout or {}).get("published"),
+        )
+        touched = [f for f in (story.editor_touched or []) if f in EDITORIAL_FIELDS]
+        conflicts: list[str] = []
+        kept: dict[str, Any] = {}
+        released: list[str] = []
+        for name in ("quality", "heat", "topics"):
+            if name not in touched:
+                continue
+            if not record.has(name):  # the file says nothing: the editor's value stays
+                kept[name] = getattr(story, name) if name != "topics" else tuple(current.topics or ())
+                continue
+            file_value = getattr(record, name) if name != "topics" else tuple(record.topics or ())
+            current_value = getattr(story, name) if name != "topics" else tuple(current.topics or ())
+            if self.overwrite:
+                released.append(name)
+            elif file_value != current_value:
+                conflicts.append(name)
+                kept[name] = current_value
+            else:
+                kept[name] = current_value
+        previous_file_published = (story.layout or {}).get("published")
+        state = story.state
+        if "published" in touched and record.has("published") and not self.overwrite:
+            if bool(record.published) != (story.state == State.PUBLISHED):
+                conflicts.append("published")
+        else:
+            if "published" in touched and record.has("published"):
+                released.append("published")
+                flipped = True
+            else:
+                flipped = bool(record.published) != bool(previous_file_published)
+            if flipped and record.has("published"):
+                if record.published and story.state != State.PUBLISHED:
+                    state = State.PUBLISHED if self.can_publish else State.IN_REVIEW
+                elif not record.published and story.state == State.PUBLISHED:
+                    state = State.IN_REVIEW
+        new_topics = kept.get("topics", record.topics or ())
+        effective = _apply_editorial(
+            record,
+            state=state,
+            quality=kept.get("quality", record.quality),
+            heat=kept.get("heat", record.heat),
+            topics=new_topics,
+            file_published=record.published,
+        )
+        new_touched = [f for f in (story.editor_touched or []) if f not in released]
+        outcome = CONFLICT if conflicts else UPDATED
+        if effective == current and state == story.state and new_touched == list(story.editor_touched or []):
+            # Nothing a reader or an export would see changes; remember the file quietly.
+            quiet: dict[str, Any] = {}
+            if story.source_hash != source_hash:
+                quiet["source_hash"] = source_hash
+            layout = _story_layout(record, story.provider) | _seen_after(story, source_hash)
+            if layout != story.layout:
+                quiet["layout"] = layout
+            if quiet:
+                Story.objects.filter(pk=story.pk).update(**quiet)
+            outcome = CONFLICT if conflicts else UNCHANGED
+            if self.run is not None:
+                ImportRunStory.objects.create(
+                    run=self.run, story=story, path=path, outcome=outcome, conflicts=conflicts
+                )
+            return FileResult(
+                path=path, outcome=outcome, story_id=story.pk, conflicts=conflicts, title=story.title
+            )
+
+        previous = _previous(story, base)
+        provider = self._provider(record.provider) if record.provider is not None else story.provider
+        values = _story_values(record)
+        values["quality"] = effective.quality if effective.has("quality") else record.quality
+        values["heat"] = effective.heat if effective.has("heat") else record.heat
+        values.update(
+            provider=provider,
+            state=state,
+            editor_touched=new_touched,
+            source_hash=source_hash,
+            layout=_story_layout(record, provider) | _seen_after(story, source_hash),
+            extra=_extra(record),
+        )
+        if state != story.state:
+            values["state_comment"] = "Moved by import: the file's published flag changed."
+        _conditional_update(story, values)
+        self._write_children(
+            story,
+            effective,
+            topics=tuple(current.topics or ()) != tuple(effective.topics or ()),
+            images=current.images != effective.images,
+            provider_images=(current.provider.images if current.provider else None)
+            != (effective.provider.images if effective.provider else None),
+            related=current.related != effective.related,
+        )
+        for name, before, after in (
+            ("state", previous["state"], state),
+            ("quality", current.quality, effective.quality),
+            ("heat", current.heat, effective.heat),
+            ("topics", list(current.topics or ()), list(effective.topics or ())),
+        ):
+            if before != after:
+                audit.record(
+                    story=story,
+                    action="import",
+                    actor=self.actor,
+                    import_run=self.run,
+                    field=name,
+                    before=before,
+                    after=after,
+                    comment="Changed by import.",
+                )
+        if self.run is not None:
+            ImportRunStory.objects.create(
+                run=self.run, story=story, path=path, outcome=outcome, previous=previous, conflicts=conflicts
+            )
+        changes = _changes(current, effective) if self.collect else {}
+        return FileResult(
+            path=path,
+            outcome=outcome,
+            story_id=story.pk,
+            changes=changes,
+            conflicts=conflicts,
+            title=story.title,
+        )
+
+    def _write_children(
+        self,
+        story: Story,
+        record: StoryRecord,
+        *,
+        topics: bool,
+        images: bool,
+        provider_images: bool,
+        related: bool,
+        fresh: bool = False,
+    ) -> None:
+        """Replace the parts of the story that changed (``fresh``: a new story, nothing to delete)."""
+        if topics:
+            if not fresh:
+                StoryTopic.objects.filter(story=story).delete()
+            names = list(dict.fromkeys(record.topics or ()))
+            if names:
+                StoryTopic.objects.bulk_create(
+                    StoryTopic(story=story, topic=self._topic(name), position=position)
+                    for position, name in enumerate(names)
+                )
+        new_images: list[Image] = []
+        if images:
+            if not fresh:
+                Image.objects.filter(story=story, role=Image.Role.LEAD).delete()
+            new_images += _image_rows(record.images, role=Image.Role.LEAD, story=story)
+        if provider_images:
+            if not fresh:
+                Image.objects.filter(story=story, role=Image.Role.PROVIDER).delete()
+            provider_record = record.provider
+            new_images += _image_rows(
+                provider_record.images if provider_record else None, role=Image.Role.PROVIDER, story=story
+            )
+        if related:
+            if not fresh:
+                Image.objects.filter(related_link__story=story).delete()
+                RelatedLink.objects.filter(story=story).delete()
+            links = [
+                _related_row(story, position, item, self._provider(item.provider))
+                for position, item in enumerate(record.related or ())
+            ]
+            if links:
+                RelatedLink.objects.bulk_create(links)
+            for link, item in zip(links, record.related or (), strict=True):
+                new_images += _image_rows(item.images, role=Image.Role.RELATED, related_link=link)
+                if item.provider is not None:
+                    new_images += _image_rows(
+                        item.provider.images, role=Image.Role.PROVIDER, related_link=link
+                    )
+        if new_images:
+            Image.objects.bulk_create(new_images)
+
+
+SEEN_HASHES = 16
+
+
+def _seen_after(story: Story, new_hash: str) -> dict:
+    """The hashes of the files this story was imported from before, newest last (bounded)."""
+    seen = [h for h in (story.layout or {}).get("seen", []) if h != new_hash]
+    if story.source_hash and story.source_hash != new_hash and story.source_hash not in seen:
+        seen.append(story.source_hash)
+    return {"seen": seen[-SEEN_HASHES:]} if seen else {}
+
+
+class _Stale(Exception):
+    pass
+
+
+def _conditional_update(story: Story, values: dict[str, Any]) -> None:
+    now = timezone.now()
+    updated = Story.objects.filter(pk=story.pk, version=story.version).update(
+        version=F("version") + 1, updated_at=now, **values
+    )
+    if updated != 1:
+        raise _Stale
+    for name, value in values.items():
+        setattr(story, name, value)
+    story.version += 1
+    story.updated_at = now
+    story._state.adding = False
+
+
+def _previous(story: Story, base: StoryRecord) -> dict:
+    """What ``restore_story`` needs to put the story back as it was before this import."""
+    return {
+        "record": record_to_json(base),
+        "state": story.state,
+        "quality": story.quality,
+        "heat": story.heat,
+        "topics": list(base.topics or ()),
+        "editor_touched": list(story.editor_touched or []),
+        "source_hash": story.source_hash,
+        "provider_domain": story.provider.domain if story.provider_id else None,
+    }
+
+
+@transaction.atomic
+def restore_story(*, story: Story, previous: dict, actor=None, import_run: ImportRun | None = None) -> Story:
+    """Put a story back as ``ImportRunStory.previous`` describes it (what undoing an import run does).
+
+    Source fields, editorial values, state and ``editor_touched`` all return to
+    their values before the import; an audit entry is written for each of
+    state, quality, heat and topics that changes. Raises ``StaleImportError``
+    if the story is changed by someone else meanwhile.
+    """
+    story = _story_queryset().get(pk=story.pk)
+    record: StoryRecord = record_from_json(previous["record"])
+    importer = _Importer(
+        run=import_run,
+        actor=actor,
+        can_publish=True,
+        overwrite_editorial=True,
+        collect_changes=False,
+        on_result=None,
+        report=ImportReport(run=import_run),
+    )
+    current = record_from_story(story)
+    before = {
+        "state": story.state,
+        "quality": story.quality,
+        "heat": story.heat,
+        "topics": list(current.topics or ()),
+    }
+    restored = _apply_editorial(
+        record,
+        state=previous["state"],
+        quality=previous["quality"],
+        heat=previous["heat"],
+        topics=previous["topics"],
+        file_published=record.published,
+    )
+    provider = importer._provider(record.provider) if record.provider is not None else story.provider
+    values = _story_values(record)
+    values.update(
+        quality=previous["quality"],
+        heat=previous["heat"],
+        provider=provider,
+        state=previous["state"],
+        editor_touched=previous["editor_touched"],
+        source_hash=previous["source_hash"],
+        layout=_story_layout(record, provider),
+        extra=_extra(record),
+    )
+    try:
+        _conditional_update(story, values)
+    except _Stale:
+        raise StaleImportError(f"“{story.title}” changed while it was being restored; try again.") from None
+    importer._write_children(story, restored, topics=True, images=True, provider_images=True, related=True)
+    after = {
+        "state": previous["state"],
+        "quality": previous["quality"],
+        "heat": previous["heat"],
+        "topics": list(previous["topics"]),
+    }
+    for name in ("state", "quality", "heat", "topics"):
+        if before[name] != after[name]:
+            audit.record(
+                story=story,
+                action="import_undo",
+                actor=actor,
+                import_run=import_run,
+                field=name,
+                before=before[name],
+                after=after[name],
+                comment="Restored by undoing an import.",
+            )
+    return story
+
+
+class StaleImportError(RuntimeError):
+    """The story changed while an import or restore was writing it."""
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def import_stories(
+    sources: Iterable[StorySource],
+    *,
+    actor=None,
+    via: str = ImportRun.Via.COMMAND,
+    source_label: str = "",
+    dry_run: bool = False,
+    overwrite_editorial: bool = False,
+    collect_changes: bool = False,
+    on_result: Callable[[FileResult], None] | None = None,
+    keep_results: bool = True,
+) -> ImportReport:
+    """Import story files; see the module docstring for the rules.
+
+    ``actor`` None is the command line (may publish). A person needs
+    ``stories.import_stories``; without ``stories.publish_story`` their new
+    stories wait in review.
+    """
+    if actor is not None and not actor.has_perm("stories.import_stories"):
+        raise PermissionDenied("You may not import stories.")
+    can_publish = actor is None or actor.has_perm("stories.publish_story")
+    report = ImportReport(run=None, dry_run=dry_run, keep_results=keep_results)
+    person = actor if getattr(actor, "is_authenticated", False) else None
+    if dry_run:
+        with transaction.atomic():
+            importer = _Importer(
+                run=None,
+                actor=person,
+                can_publish=can_publish,
+                overwrite_editorial=overwrite_editorial,
+                collect_changes=collect_changes,
+                on_result=on_result,
+                report=report,
+            )
+            importer.import_all(sources)
+            transaction.set_rollback(True)
+        return report
+    run = ImportRun.objects.create(started_by=person, via=via, source=source_label, dry_run=False)
+    report.run = run
+    importer = _Importer(
+        run=run,
+        actor=person,
+        can_publish=can_publish,
+        overwrite_editorial=overwrite_editorial,
+        collect_changes=collect_changes,
+        on_result=on_result,
+        report=report,
+    )
+    try:
+        importer.import_all(sources)
+    finally:
+        counts = report.counts
+        run.created, run.updated, run.unchanged = counts["created"], counts["updated"], counts["unchanged"]
+        run.conflicts, run.failed = counts["conflicts"], counts["failed"]
+        run.failures = report.failure_rows
+        run.finished_at = timezone.now()
+        run.status = ImportRun.Status.FINISHED
+        run.save(
+            update_fields=[
+                "created",
+                "updated",
+                "unchanged",
+                "conflicts",
+                "failed",
+                "failures",
+                "finished_at",
+                "status",
+            ]
+        )
+    return report
+
+
+def export_filename(story: Story) -> str:
+    """``<YYYY-MM-DD>-<slug of title>-<first 8 of identity>.md``: stable, and unique per story."""
+    day = story.published_at.date().isoformat() if story.published_at else "undated"
+    slug = slugify(story.title)[:80].strip("-") or "story"
+    return f"{day}-{slug}-{story.identity_key[:8]}.md"
