@@ -83,3 +83,13 @@ def responsive_image(
 ) -> SafeString:
     """``{% responsive_image image alt=... sizes=... css_class=... loading="eager" %}``."""
     return render_image(image, alt=alt, sizes=sizes, css_class=css_class, loading=loading)
+
+
+@register.filter
+def renders_image(image: Image | None) -> bool:
+    """Whether ``responsive_image`` draws anything for this image: a local copy, or an allowed fallback."""
+    if image is None:
+        return False
+    if renditions(image):
+        return True
+    return settings.NEWSROOM_IMAGE_FALLBACK == "remote" and bool(_remote_url(image.url))
