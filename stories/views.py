@@ -134,7 +134,11 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
         return {"hot": "Hot stories", "top": "Top stories"}.get(sort, "Latest stories")
 
     def get_feeds(self) -> dict[str, str]:
-        return {"rss": reverse("stories:feed_rss"), "atom": reverse("stories:feed_atom")}
+        return {
+            "title": "Newsroom: latest stories",
+            "rss": reverse("stories:feed_rss"),
+            "atom": reverse("stories:feed_atom"),
+        }
 
 
 class SearchView(StoryListView):
@@ -162,6 +166,7 @@ class TopicView(StoryListView):
 
     def get_feeds(self) -> dict[str, str]:
         return {
+            "title": f"Newsroom: {self.topic.name}",
             "rss": reverse("stories:topic_rss", kwargs={"slug": self.topic.slug}),
             "atom": reverse("stories:topic_atom", kwargs={"slug": self.topic.slug}),
         }
@@ -183,6 +188,7 @@ class ProviderView(StoryListView):
 
     def get_feeds(self) -> dict[str, str]:
         return {
+            "title": f"Newsroom: stories from {self.provider.name}",
             "rss": reverse("stories:provider_rss", kwargs={"domain": self.provider.domain}),
             "atom": reverse("stories:provider_atom", kwargs={"domain": self.provider.domain}),
         }
