@@ -1,0 +1,235 @@
+"""Services on whole import runs: undoing a run.
+
+``revert_import_run()`` undoes what one import run wrote:
+
+* a story the run **created** is deleted, unless someone has worked on it since:
+  an editor changed it (an audit entry by a person after the run started, or
+  editorial fields marked ``editor_touched``), or a later import run updated it.
+  Those stories are kept and listed with the reason;
+* a story the run **updated** gets its previous source record back
+  (``ImportRunStory.previous``, through ``importing.restore_story``). Editorial
+  values (published/state, quality, heat, topics) a person set since the run are
+  kept. A story whose source fields a person corrected since, or that a later,
+  unreverted import updated again, is kept as it is and listed: restoring it
+  would silently throw that work away;
+* everything is recorded in the audit trail, and the run is marked reverted
+  (``status``, ``reverted_at``, ``reverted_by``). A run is reverted once.
+
+Decisions where the brief is silent: providers and topics the run created stay
+(other stories may use them); reverting needs ``stories.publish_story`` (the
+moderators' permission); the undo is all or nothing (one transaction), so a
+failure half-way leaves the run as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import audit
+from .importing import restore_story
+from .models import EDITORIAL_FIELDS, AuditEntry, ImportRun, ImportRunStory, Story
+from .workflow import CONTENT_FIELDS
+
+REVERT_PERMISSION = "stories.publish_story"
+UNDO_ACTION = "import_undo"
+
+# Audit fields that are editorial decisions; "state" is the published flag's workflow side.
+_EDITORIAL_AUDIT_FIELDS = {"state": "published", "quality": "quality", "heat": "heat", "topics": "topics"}
+
+
+class RevertError(ValidationError):
+    """The run cannot be reverted; the message says why. Nothing was written."""
+
+    def __str__(self) -> str:
+        return " ".join(self.messages)
+
+
+@dataclass(frozen=True)
+class KeptStory:
+    story_id: int
+    title: str
+    reason: str
+
+
+@dataclass
+class RevertReport:
+    run: ImportRun
+    deleted: list[tuple[int, str]] = field(default_factory=list)
+    restored: list[tuple[int, str]] = field(default_factory=list)
+    kept: list[KeptStory] = field(default_factory=list)
+    gone: int = 0  # stories the run touched that no longer exist
+
+    def summary(self) -> str:
+        return f"deleted {len(self.deleted)}, restored {len(self.restored)}, kept {len(self.kept)}" + (
+            f", already gone {self.gone}" if self.gone else ""
+        )
+
+
+def may_revert(actor) -> bool:
+    return bool(
+        actor is not None and getattr(actor, "is_authenticated", False) and actor.has_perm(REVERT_PERMISSION)
+    )
+
+
+@transaction.atomic
+def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
+    """Undo ``run`` (see the module docstring). Raises PermissionDenied or RevertError."""
+    if not may_revert(actor):
+        raise PermissionDenied("You do not have permission to revert import runs.")
+    run = ImportRun.objects.select_for_update().get(pk=run.pk)
+    if run.status == ImportRun.Status.REVERTED:
+        when = f" on {run.reverted_at:%Y-%m-%d %H:%M %Z}" if run.reverted_at else ""
+        raise RevertError(f"Import #{run.pk} was already reverted{when}.")
+    if run.dry_run:
+        raise RevertError(f"Import #{run.pk} was a dry run: it wrote nothing to revert.")
+    if run.status == ImportRun.Status.RUNNING:
+        raise RevertError(f"Import #{run.pk} is still running; revert it once it has finished.")
+
+    report = RevertReport(run=run)
+    entries = (
+        ImportRunStory.objects.filter(run=run, outcome__in=_WRITING_OUTCOMES)
+        .select_related("story")
+        .order_by("-id")  # newest first: a story created and then updated in one run is undone in order
+    )
+    for entry in entries.iterator(chunk_size=500):
+        story = entry.story
+        if story is None:
+            report.gone += 1
+            continue
+        story = Story.objects.select_for_update().get(pk=story.pk)
+        if entry.outcome == ImportRunStory.Outcome.CREATED:
+            _undo_create(run, entry, story, actor=actor, report=report)
+        elif entry.previous:
+            _undo_update(run, entry, story, actor=actor, report=report)
+
+    run.status = ImportRun.Status.REVERTED
+    run.reverted_at = timezone.now()
+    run.reverted_by = actor
+    run.save(update_fields=["status", "reverted_at", "reverted_by"])
+    audit.record(
+        story=None,
+        action="import_reverted",
+        actor=actor,
+        import_run=run,
+        comment=f"Import #{run.pk} reverted: {report.summary()}.",
+    )
+    return report
+
+
+_WRITING_OUTCOMES = (
+    ImportRunStory.Outcome.CREATED,
+    ImportRunStory.Outcome.UPDATED,
+    ImportRunStory.Outcome.CONFLICT,
+)
+
+
+def _person_entries_since(story: Story, run: ImportRun):
+    """Audit entries of changes a person made to ``story`` since ``run`` started (imports excluded)."""
+    return AuditEntry.objects.filter(
+        story=story, actor__isnull=False, import_run__isnull=True, created_at__gte=run.started_at
+    ).exclude(action=UNDO_ACTION)
+
+
+def _later_import(story: Story, entry: ImportRunStory) -> ImportRunStory | None:
+    """A later, not reverted, import run that wrote this story after ``entry``."""
+    return (
+        ImportRunStory.objects.filter(story=story, id__gt=entry.id, outcome__in=_WRITING_OUTCOMES)
+        .exclude(run=entry.run_id)
+        .exclude(run__status=ImportRun.Status.REVERTED)
+        .filter(Q(previous__isnull=False) | Q(outcome=ImportRunStory.Outcome.CREATED))
+        .order_by("id")
+        .first()
+    )
+
+
+def _keep(report: RevertReport, story: Story, reason: str, *, run: ImportRun, actor) -> None:
+    report.kept.append(KeptStory(story_id=story.pk, title=story.title, reason=reason))
+    audit.record(
+        story=story,
+        action=UNDO_ACTION,
+        actor=actor,
+        import_run=run,
+        comment=f"Kept when import #{run.pk} was reverted: {reason}.",
+    )
+
+
+def _undo_create(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, report: RevertReport) -> None:
+    person = _person_entries_since(story, run).select_related("actor").first()
+    touched = [f for f in (story.editor_touched or []) if f in EDITORIAL_FIELDS]
+    later = _later_import(story, entry)
+    if person is not None:
+        _keep(
+            report,
+            story,
+            f"{person.actor} changed it ({person.action} {person.field})".strip(),
+            run=run,
+            actor=actor,
+        )
+    elif touched:
+        _keep(report, story, f"an editor changed {', '.join(touched)}", run=run, actor=actor)
+    elif later is not None:
+        _keep(report, story, f"import #{later.run_id} updated it since", run=run, actor=actor)
+    else:
+        audit.record(
+            story=story,
+            action=UNDO_ACTION,
+            actor=actor,
+            import_run=run,
+            field="state",
+            before=story.state,
+            after=None,
+            comment=f"Deleted: import #{run.pk} created it and was reverted.",
+        )
+        report.deleted.append((story.pk, story.title))
+        story.delete()
+
+
+def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, report: RevertReport) -> None:
+    later = _later_import(story, entry)
+    if later is not None:
+        _keep(
+            report,
+            story,
+            f"import #{later.run_id} updated it again since; revert that run first",
+            run=run,
+            actor=actor,
+        )
+        return
+    since = list(_person_entries_since(story, run).values_list("field", flat=True))
+    corrected = sorted({name for name in since if name in CONTENT_FIELDS})
+    if corrected:
+        _keep(report, story, f"a person corrected {', '.join(corrected)} since", run=run, actor=actor)
+        return
+    previous = dict(entry.previous)
+    editorial_since = {_EDITORIAL_AUDIT_FIELDS[name] for name in since if name in _EDITORIAL_AUDIT_FIELDS}
+    previous_touched = list(previous.get("editor_touched") or [])
+    if editorial_since:
+        # The editor's decisions since the run stand; only the source record goes back.
+        if "published" in editorial_since:
+            previous["state"] = story.state
+        for name in ("quality", "heat"):
+            if name in editorial_since:
+                previous[name] = getattr(story, name)
+        if "topics" in editorial_since:
+            previous["topics"] = [st.topic.name for st in story.story_topics.select_related("topic")]
+        current_touched = list(story.editor_touched or [])
+        previous["editor_touched"] = previous_touched + [
+            f for f in current_touched if f not in previous_touched
+        ]
+    restore_story(story=story, previous=previous, actor=actor, import_run=run)
+    audit.record(
+        story=story,
+        action=UNDO_ACTION,
+        actor=actor,
+        import_run=run,
+        field="source",
+        comment=f"Source values from before import #{run.pk} restored"
+        + (f"; kept the editor's {', '.join(sorted(editorial_since))}" if editorial_since else "")
+        + ".",
+    )
+    report.restored.append((story.pk, story.title))
