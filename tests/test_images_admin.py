@@ -151,3 +151,23 @@ def test_the_lead_thumbnail_column_reads_prefetched_images(django_assert_num_que
     with django_assert_num_queries(0):
         assert lead_image_of(story) is not None
         assert "not cached yet" in lead_thumbnail(story)
+
+
+def test_the_story_change_page_links_to_the_lead_image_page(editor_client):
+    story = make_story()
+    response = editor_client.get(reverse("admin:stories_story_change", args=[story.pk]))
+    assert f'href="{upload_url(story)}"' in response.content.decode()
+
+
+def test_the_story_changelist_shows_thumbnails(editor_client, django_assert_max_num_queries):
+    for _ in range(2):
+        make_story()
+    editor_client.post(upload_url(make_story()), {"image": jpeg_upload()})
+    with django_assert_max_num_queries(40) as few:
+        editor_client.get(reverse("admin:stories_story_changelist"))
+    for _ in range(10):
+        make_story()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        body = editor_client.get(reverse("admin:stories_story_changelist")).content.decode()
+    assert body.count('class="newsroom-thumbnail"') == 1
+    assert body.count("not cached yet") == 12

@@ -21,6 +21,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from stories import workflow
+from stories.admin.images import lead_thumbnail
 from stories.admin.imports import StoryImportRunsMixin
 from stories.admin.spreadsheet import StorySpreadsheetMixin
 from stories.forms import (
@@ -124,7 +125,9 @@ class ImageInline(admin.TabularInline):
 class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
     form = StoryAdminForm
     change_form_template = "admin/stories/story/change_form.html"
-    list_display = ("title", "provider", "state_column", "quality", "heat", "published_at", "topic_list")
+    list_display = (
+        lead_thumbnail, "title", "provider", "state_column", "quality", "heat", "published_at", "topic_list"
+    )
     list_display_links = ("title",)
     list_editable = ("quality", "heat")
     list_filter = ("state", "provider", "topics", "type", "published_at", QualityBandFilter)
@@ -170,7 +173,10 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
     # --- Lists ---------------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Story]:
-        return super().get_queryset(request).prefetch_related(_topics_prefetch())
+        return super().get_queryset(request).prefetch_related(
+            _topics_prefetch(),
+            Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD)),
+        )
 
     @admin.display(description="state", ordering="state")
     def state_column(self, story: Story) -> str:
