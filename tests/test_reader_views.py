@@ -401,17 +401,26 @@ def test_robots_txt_points_at_the_sitemap(reader, settings):
     assert "Disallow: /admin/" in text
 
 
+def test_sitemap_index_lists_every_section(reader):
+    make_story(topics=[make_topic("Indexed")])
+
+    xml = reader.get(reverse("sitemap")).content.decode()
+
+    for section in ("home", "stories", "topics", "providers"):
+        assert reverse("sitemap_section", kwargs={"section": section}) + "</loc>" in xml
+
+
 def test_sitemap_lists_only_live_stories_with_lastmod(reader, settings):
     settings.SITE_URL = "https://news.example.org"
     topic = make_topic("Mapped")
     live = make_story(title="Mapped live", topics=[topic])
-    hidden = hidden_stories()
+    hidden = hidden_stories(topics=[topic])
 
-    response = reader.get(reverse("sitemap"))
+    stories = reader.get(reverse("sitemap_section", kwargs={"section": "stories"})).content.decode()
+    topics = reader.get(reverse("sitemap_section", kwargs={"section": "topics"})).content.decode()
 
-    xml = response.content.decode()
-    assert f"<loc>https://news.example.org{live.get_absolute_url()}</loc>" in xml
-    assert f"<lastmod>{live.updated_at.date().isoformat()}</lastmod>" in xml
-    assert f"https://news.example.org{topic.get_absolute_url()}" in xml
+    assert f"<loc>https://news.example.org{live.get_absolute_url()}</loc>" in stories
+    assert f"<lastmod>{live.updated_at.date().isoformat()}</lastmod>" in stories
+    assert f"<loc>https://news.example.org{topic.get_absolute_url()}</loc>" in topics
     for story in hidden:
-        assert f"{story.get_absolute_url()}</loc>" not in xml
+        assert f"{story.get_absolute_url()}</loc>" not in stories
