@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-from stories.images import cache_images, cache_images_for_stories
+from stories.images import cache_images, cache_images_for_stories, replace_lead_image
 from stories.models import Image, RelatedLink
 from tests.conftest import make_provider, make_story
 from tests.images_support import ImageServer, make_image_bytes, respond
@@ -345,3 +345,11 @@ def test_png_text_chunks_and_exif_are_stripped(server, settings):
             assert not copy.getexif()
             assert "Comment" not in copy.info
             assert "exif" not in copy.info
+
+
+def test_an_editors_upload_is_never_fetched_again(server, editor):
+    story = make_story()
+    replace_lead_image(story=story, data=make_image_bytes("PNG", (400, 300)), actor=editor)
+    out, _ = run("--force")
+    assert out.strip() == "cached 0, failed 0, skipped 1"
+    assert story.images.get().cache_status == Image.CacheStatus.CACHED

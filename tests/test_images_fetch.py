@@ -258,3 +258,9 @@ def test_a_png_with_a_broken_checksum_is_refused():
     data[30] ^= 0xFF  # inside IHDR: its CRC no longer matches
     with pytest.raises(ImageRejected):
         decode_image(bytes(data), max_pixels=10_000)
+
+
+def test_html_entities_left_in_image_urls_are_decoded_before_fetching(server):
+    # Story files copy image URLs out of HTML: "&#038;" stands for "&".
+    server.routes["/a.jpg?w=640&h=360"] = respond(JPEG)
+    assert fetch(server.url("/a.jpg?w=640&#038;h=360")) == JPEG
