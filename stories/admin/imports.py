@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -39,11 +39,7 @@ ENTRIES_SHOWN = 200
 
 
 def moderation_queue_url(run: ImportRun) -> str:
-    try:
-        base = reverse("moderation:queue")
-    except NoReverseMatch:
-        base = "/moderation/"
-    return f"{base}?import_run={run.pk}"
+    return reverse("moderation:queue") + f"?import_run={run.pk}"
 
 
 def runs_of_story_url(story: Story) -> str:
