@@ -322,7 +322,7 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
         change: Callable[[Story, int | None], object],
     ) -> None:
         """Apply ``change`` to each story, skipping (and reporting) the ones that cannot take it."""
-        stories = list(queryset.prefetch_related(_topics_prefetch()).order_by("pk"))
+        stories = list(queryset.order_by("pk"))  # get_queryset() already prefetches topics
         versions = posted_versions(request.POST, [s.pk for s in stories])
         done: list[Story] = []
         skipped: list[str] = []
