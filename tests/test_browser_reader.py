@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -120,3 +121,35 @@ def test_stylesheet_loads_under_the_content_security_policy(browser, live_server
 
     header = browser.find_element(By.CSS_SELECTOR, ".site-header")
     assert header.value_of_css_property("background-color") == "rgba(27, 31, 36, 1)"
+
+
+def test_moderator_publishes_from_the_queue_and_readers_see_it(
+    browser, live_server, transactional_db, django_user_model
+):
+    # Transactional tests flush the groups the migrations create; grant a
+    # moderator's publishing permissions directly instead.
+    moderator = django_user_model.objects.create_user(
+        username="mona", password="pw-mona-secret", is_staff=True
+    )
+    moderator.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="stories", codename__in=["view_story", "change_story", "publish_story"]
+        )
+    )
+    make_story(title="Already on the front page")
+    waiting = make_story(title="Waiting for a moderator", state=State.IN_REVIEW)
+
+    browser.get(live_server.url + reverse("stories:home"))
+    assert "Waiting for a moderator" not in browser.page_source
+
+    browser.get(live_server.url + reverse("admin:login") + "?next=" + reverse("moderation:queue"))
+    browser.find_element(By.ID, "id_username").send_keys("mona")
+    browser.find_element(By.ID, "id_password").send_keys("pw-mona-secret", Keys.ENTER)
+    item = wait_for(browser, (By.ID, f"story-{waiting.pk}"))
+    item.find_element(By.CSS_SELECTOR, "button[name='action'][value='publish']").click()
+    WebDriverWait(browser, 10).until(EC.staleness_of(item))
+
+    browser.get(live_server.url + reverse("stories:home"))
+    titles = [link.text for link in browser.find_elements(By.CSS_SELECTOR, ".card__title a")]
+    assert "Waiting for a moderator" in titles
+    assert "Already on the front page" in titles
