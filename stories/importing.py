@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
@@ -43,6 +43,7 @@ from providers.models import Provider
 from . import audit
 from .models import (
     EDITORIAL_FIELDS,
+    AuditEntry,
     Image,
     ImportRun,
     ImportRunStory,
@@ -145,12 +146,13 @@ def iter_story_sources(paths: Iterable[str], *, stdin: BinaryIO | None = None) -
             stream = stdin if stdin is not None else sys.stdin.buffer
             yield StorySource(path="-", opener=_stream_opener(stream))
         elif os.path.isdir(path):
+            found = []
             for root, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if is_story_file(name):
-                        full = os.path.join(root, name)
-                        yield StorySource(path=full, opener=_file_opener(full))
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+                found += [os.path.join(root, name) for name in filenames if is_story_file(name)]
+            # Paths only (small); the files themselves are read one at a time.
+            for full in sorted(found):
+                yield StorySource(path=full, opener=_file_opener(full))
         elif os.path.isfile(path):
             yield StorySource(path=path, opener=_file_opener(path))
         else:
@@ -614,6 +616,8 @@ class _Importer:
         self.topics: dict[str, Topic] = {}
         self._new_providers: list[str] = []
         self._new_topics: list[str] = []
+        self._entries: list[ImportRunStory] = []
+        self._written: set[int] = set()  # stories this run created or changed
 
     # --- batch
 
@@ -651,45 +655,63 @@ class _Importer:
             "source_hash", "id", "editor_touched", "title"
         ):
             known[source_hash] = (pk, touched or [], title)
-        pending: list[tuple[StorySource, bytes, str, StoryRecord, str]] = []
-        unchanged_entries: list[ImportRunStory] = []
-        for source, data, error in chunk:
+        results: list[FileResult | None] = [None] * len(chunk)
+        pending: list[tuple[int, str, str, StoryRecord, str]] = []
+        self._entries: list[ImportRunStory] = []
+        for index, (source, data, error) in enumerate(chunk):
             if data is None:
-                self._result(FileResult(path=source.path, outcome=FAILED, reason=error))
+                results[index] = FileResult(path=source.path, outcome=FAILED, reason=error)
                 continue
             source_hash = hashlib.sha256(data).hexdigest()
             hit = known.get(source_hash)
             if hit is not None and not (hit[1] and self._editorial_relevant(hit[1])):
-                if self.run is not None:
-                    unchanged_entries.append(
-                        ImportRunStory(run=self.run, story_id=hit[0], path=source.path, outcome=UNCHANGED)
-                    )
-                self._result(FileResult(path=source.path, outcome=UNCHANGED, story_id=hit[0], title=hit[2]))
+                self._entry(story_id=hit[0], path=source.path, outcome=UNCHANGED)
+                results[index] = FileResult(
+                    path=source.path, outcome=UNCHANGED, story_id=hit[0], title=hit[2]
+                )
                 continue
             try:
                 record = parse_story(data, path=source.path)
                 key = identity_key_for(record)
             except StoryFileError as exc:
-                self._result(FileResult(path=source.path, outcome=FAILED, reason=exc.reason))
+                results[index] = FileResult(path=source.path, outcome=FAILED, reason=exc.reason)
                 continue
-            pending.append((source, data, source_hash, record, key))
-        if unchanged_entries:
-            ImportRunStory.objects.bulk_create(unchanged_entries)
-        if not pending:
-            return
-        stories = {
-            s.identity_key: s for s in _story_queryset().filter(identity_key__in={p[4] for p in pending})
-        }
-        self._warm_caches([p[3] for p in pending])
-        written: set[str] = set()
-        for source, _data, source_hash, record, key in pending:
-            story = stories.get(key)
-            if key in written:
-                story = _story_queryset().filter(identity_key=key).first()
-            result = self._one(source.path, record, key, source_hash, story)
-            if result.outcome in (CREATED, UPDATED, CONFLICT):
-                written.add(key)
-            self._result(result)
+            pending.append((index, source.path, source_hash, record, key))
+        if pending:
+            stories = {
+                s.identity_key: s for s in _story_queryset().filter(identity_key__in={p[4] for p in pending})
+            }
+            self._warm_caches([p[3] for p in pending])
+            # New stories (first file of each new identity) are written together; files
+            # for stories that exist, or repeat an identity, follow one by one, in order.
+            new: list[tuple[int, str, str, StoryRecord, str]] = []
+            rest: list[tuple[int, str, str, StoryRecord, str]] = []
+            seen_keys: set[str] = set()
+            for item in pending:
+                key = item[4]
+                (new if key not in stories and key not in seen_keys else rest).append(item)
+                seen_keys.add(key)
+            for index, result in self._create_many(new):
+                results[index] = result
+                if result.story_id is not None:
+                    self._written.add(result.story_id)
+            for index, path, source_hash, record, key in rest:
+                story = (
+                    _story_queryset().filter(identity_key=key).first() if key not in stories else stories[key]
+                )
+                results[index] = self._one(path, record, key, source_hash, story)
+                if results[index].outcome in (CREATED, UPDATED, CONFLICT) and results[index].story_id:
+                    self._written.add(results[index].story_id)
+                stories.pop(key, None)  # a later file for this story must see what this one wrote
+        if self._entries:
+            ImportRunStory.objects.bulk_create(self._entries)
+        for result in results:
+            if result is not None:
+                self._result(result)
+
+    def _entry(self, **fields) -> None:
+        if self.run is not None:
+            self._entries.append(ImportRunStory(run=self.run, **fields))
 
     def _editorial_relevant(self, touched: list[str]) -> bool:
         return any(f in EDITORIAL_FIELDS for f in touched)
@@ -794,9 +816,12 @@ class _Importer:
             except IntegrityError as exc:
                 self._forget_new()
                 if attempt == 2:
-                    return FileResult(path=path, outcome=FAILED, reason=f"database refused the story: {exc}")
+                    return FileResult(path=path, outcome=FAILED, reason=_db_reason(exc))
                 # most likely the same story was created concurrently: update it instead
                 story = _story_queryset().filter(identity_key=key).first()
+            except DatabaseError as exc:
+                self._forget_new()
+                return FileResult(path=path, outcome=FAILED, reason=_db_reason(exc))
             except _Stale:
                 self._forget_new()
                 return FileResult(
@@ -808,6 +833,96 @@ class _Importer:
                 self._forget_new()
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create_many(
+        self, items: list[tuple[int, str, str, StoryRecord, str]]
+    ) -> list[tuple[int, FileResult]]:
+        """Create new stories in a few bulk queries; on any database error, one by one instead."""
+        if not items:
+            return []
+        if len(items) > 1 and connection.features.can_return_rows_from_bulk_insert:
+            self._new_providers.clear()
+            self._new_topics.clear()
+            entries_before = len(self._entries)
+            try:
+                with transaction.atomic():
+                    return self._bulk_create(items)
+            except DatabaseError:
+                self._forget_new()
+                del self._entries[entries_before:]
+        return [
+            (index, self._one(path, record, key, source_hash, None))
+            for index, path, source_hash, record, key in items
+        ]
+
+    def _bulk_create(
+        self, items: list[tuple[int, str, str, StoryRecord, str]]
+    ) -> list[tuple[int, FileResult]]:
+        stories = []
+        for _index, _path, source_hash, record, key in items:
+            provider = self._provider(record.provider)
+            state = State.PUBLISHED if (record.published and self.can_publish) else State.IN_REVIEW
+            stories.append(
+                Story(
+                    identity_key=key,
+                    provider=provider,
+                    state=state,
+                    source_hash=source_hash,
+                    layout=_story_layout(record, provider),
+                    extra=_extra(record),
+                    editor_touched=[],
+                    **_story_values(record),
+                )
+            )
+        Story.objects.bulk_create(stories)
+        topics: list[StoryTopic] = []
+        images: list[Image] = []
+        links: list[tuple[RelatedLink, RelatedRecord]] = []
+        for story, (_index, _path, _hash, record, _key) in zip(stories, items, strict=True):
+            for position, name in enumerate(dict.fromkeys(record.topics or ())):
+                topics.append(StoryTopic(story=story, topic=self._topic(name), position=position))
+            images += _image_rows(record.images, role=Image.Role.LEAD, story=story)
+            images += _image_rows(
+                record.provider.images if record.provider else None, role=Image.Role.PROVIDER, story=story
+            )
+            for position, item in enumerate(record.related or ()):
+                links.append((_related_row(story, position, item, self._provider(item.provider)), item))
+        StoryTopic.objects.bulk_create(topics)
+        if links:
+            RelatedLink.objects.bulk_create([link for link, _ in links])
+            for link, item in links:
+                images += _image_rows(item.images, role=Image.Role.RELATED, related_link=link)
+                if item.provider is not None:
+                    images += _image_rows(item.provider.images, role=Image.Role.PROVIDER, related_link=link)
+        Image.objects.bulk_create(images)
+        actor = self.actor if getattr(self.actor, "is_authenticated", False) else None
+        AuditEntry.objects.bulk_create(
+            AuditEntry(
+                story=story,
+                story_title=story.title,
+                actor=actor,
+                import_run=self.run,
+                action="import",
+                field="state",
+                before=None,
+                after=story.state,
+                comment="Created by import.",
+            )
+            for story in stories
+        )
+        results = []
+        for story, (index, path, _hash, record, _key) in zip(stories, items, strict=True):
+            self._entry(story=story, path=path, outcome=CREATED)
+            changes = _changes(None, record) if self.collect else {}
+            results.append(
+                (
+                    index,
+                    FileResult(
+                        path=path, outcome=CREATED, story_id=story.pk, changes=changes, title=story.title
+                    ),
+                )
+            )
+        return results
 
     def _create(self, path: str, record: StoryRecord, key: str, source_hash: str) -> FileResult:
         provider = self._provider(record.provider)
@@ -836,8 +951,7 @@ class _Importer:
             after=state,
             comment="Created by import.",
         )
-        if self.run is not None:
-            ImportRunStory.objects.create(run=self.run, story=story, path=path, outcome=CREATED)
+        self._entry(story=story, path=path, outcome=CREATED)
         changes = _changes(None, record) if self.collect else {}
         return FileResult(path=path, outcome=CREATED, story_id=story.pk, changes=changes, title=story.title)
 
@@ -845,8 +959,7 @@ class _Importer:
         if source_hash in (story.layout or {}).get("seen", ()):
             # A version of this story that a later file has replaced (e.g. one article
             # filed under two names in the batch): applying it again would flip the story back.
-            if self.run is not None:
-                ImportRunStory.objects.create(run=self.run, story=story, path=path, outcome=UNCHANGED)
+            self._entry(story=story, path=path, outcome=UNCHANGED)
             return FileResult(path=path, outcome=UNCHANGED, story_id=story.pk, title=story.title)
         base = _base_record(story)
         current = _apply_editorial(
@@ -908,16 +1021,15 @@ class _Importer:
             quiet: dict[str, Any] = {}
             if story.source_hash != source_hash:
                 quiet["source_hash"] = source_hash
-            layout = _story_layout(record, story.provider) | _seen_after(story, source_hash)
+            layout = _story_layout(record, story.provider) | _seen_after(
+                story, source_hash, same_run=story.pk in self._written
+            )
             if layout != story.layout:
                 quiet["layout"] = layout
             if quiet:
                 Story.objects.filter(pk=story.pk).update(**quiet)
             outcome = CONFLICT if conflicts else UNCHANGED
-            if self.run is not None:
-                ImportRunStory.objects.create(
-                    run=self.run, story=story, path=path, outcome=outcome, conflicts=conflicts
-                )
+            self._entry(story=story, path=path, outcome=outcome, conflicts=conflicts)
             return FileResult(
                 path=path, outcome=outcome, story_id=story.pk, conflicts=conflicts, title=story.title
             )
@@ -932,7 +1044,8 @@ class _Importer:
             state=state,
             editor_touched=new_touched,
             source_hash=source_hash,
-            layout=_story_layout(record, provider) | _seen_after(story, source_hash),
+            layout=_story_layout(record, provider)
+            | _seen_after(story, source_hash, same_run=story.pk in self._written),
             extra=_extra(record),
         )
         if state != story.state:
@@ -964,10 +1077,7 @@ class _Importer:
                     after=after,
                     comment="Changed by import.",
                 )
-        if self.run is not None:
-            ImportRunStory.objects.create(
-                run=self.run, story=story, path=path, outcome=outcome, previous=previous, conflicts=conflicts
-            )
+        self._entry(story=story, path=path, outcome=outcome, previous=previous, conflicts=conflicts)
         changes = _changes(current, effective) if self.collect else {}
         return FileResult(
             path=path,
@@ -1034,12 +1144,21 @@ class _Importer:
 SEEN_HASHES = 16
 
 
-def _seen_after(story: Story, new_hash: str) -> dict:
-    """The hashes of the files this story was imported from before, newest last (bounded)."""
+def _seen_after(story: Story, new_hash: str, *, same_run: bool) -> dict:
+    """Hashes of files that a later file of the same run replaced (e.g. one article filed under
+    two names in one batch), so that importing that batch again changes nothing. A file
+    replaced by a later run is not remembered: importing it again is a real change."""
+    if not same_run:
+        return {}
     seen = [h for h in (story.layout or {}).get("seen", []) if h != new_hash]
     if story.source_hash and story.source_hash != new_hash and story.source_hash not in seen:
         seen.append(story.source_hash)
     return {"seen": seen[-SEEN_HASHES:]} if seen else {}
+
+
+def _db_reason(exc: Exception) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"the database refused the story: {message}"
 
 
 class _Stale(Exception):
