@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from stories.admin.images import lead_image_view
 from stories.sitemaps import SITEMAPS
-from stories.views import robots_txt
+from stories.views import reader_conditional, robots_txt
 
 urlpatterns = [
     path("admin/stories/story/<int:story_id>/lead-image/", lead_image_view, name="story_lead_image"),
@@ -14,13 +14,13 @@ urlpatterns = [
     path("moderation/", include("stories.moderation_urls")),
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        reader_conditional(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
         name="sitemap",
     ),
     path(
         "sitemap-<section>.xml",
-        sitemap_views.sitemap,
+        reader_conditional(sitemap_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap_section",
     ),

@@ -22,10 +22,12 @@ def listing_urls(topic) -> list[str]:
         reverse("stories:feed_rss"),
         reverse("stories:feed_atom"),
         reverse("stories:topic_atom", kwargs={"slug": topic.slug}),
+        reverse("sitemap"),
+        reverse("sitemap_section", kwargs={"section": "stories"}),
     ]
 
 
-def test_listings_and_feeds_answer_if_none_match_with_304(reader):
+def test_listings_feeds_and_sitemaps_answer_if_none_match_with_304(reader):
     topic = make_topic("News")
     make_story(topics=[topic])
 
@@ -38,7 +40,7 @@ def test_listings_and_feeds_answer_if_none_match_with_304(reader):
         assert again.content == b""
 
 
-def test_listings_and_feeds_answer_if_modified_since_with_304(reader):
+def test_listings_feeds_and_sitemaps_answer_if_modified_since_with_304(reader):
     topic = make_topic("News")
     make_story(topics=[topic])
 
