@@ -125,8 +125,17 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
             filters_active=bool(active),
             sort=sort,
             feeds=self.get_feeds(),
+            filters_cache_key=self.filters_cache_key(),
         )
         return context
+
+    def filters_cache_key(self) -> str:
+        """The filter form's rendering depends only on the live set, the page and the query (not its page)."""
+        query = sorted(
+            (key, value) for key, values in self.request.GET.lists() for value in values if key != "page"
+        )
+        raw = repr((reader_version(self.request).etag, self.request.path, query))
+        return hashlib.sha256(raw.encode()).hexdigest()
 
     def get_heading(self, *, query: str, sort: str) -> str:
         if self.page_kind == "search" or query:

@@ -115,3 +115,15 @@ def test_text_search_from_the_filter_form(reader):
     response = reader.get(reverse("stories:home") + "?q=volcano")
 
     assert titles(response) == ["Volcano erupts in Iceland"]
+
+
+def test_filter_choices_follow_newly_published_stories(reader):
+    make_story(title="Old", topics=[make_topic("Old topic")])
+    assert "Old topic" in reader.get(reverse("stories:home")).content.decode()
+    waiting = make_story(title="New", state=State.IN_REVIEW, topics=[make_topic("Fresh topic")])
+    assert "Fresh topic" not in reader.get(reverse("stories:home")).content.decode()
+
+    waiting.state = State.PUBLISHED
+    waiting.save()
+
+    assert "Fresh topic" in reader.get(reverse("stories:home")).content.decode()
