@@ -26,7 +26,7 @@ class PublicSiteSitemap(Sitemap):
 
 class StorySitemap(PublicSiteSitemap):
     changefreq = "daily"
-    limit = 5000
+    limit = 2000
 
     def items(self):
         return Story.objects.live().only("pk", "updated_at").order_by("-published_at", "-id")
