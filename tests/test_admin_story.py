@@ -265,3 +265,25 @@ def test_reject_without_reason_from_the_change_page_is_refused(moderator_client)
     assert "needs a reason" in response.content.decode()
     story.refresh_from_db()
     assert story.state == State.IN_REVIEW
+
+
+def test_topics_and_provider_autocomplete_answer_editors(editor_client):
+    make_topic("Quantum computing")
+    make_provider(name="Quantum Weekly")
+    url = reverse("admin:autocomplete")
+    topics = editor_client.get(
+        url, {"app_label": "stories", "model_name": "story", "field_name": "topics", "term": "quant"}
+    )
+    providers = editor_client.get(
+        url, {"app_label": "stories", "model_name": "story", "field_name": "provider", "term": "quant"}
+    )
+    assert [r["text"] for r in topics.json()["results"]] == ["Quantum computing"]
+    assert [r["text"] for r in providers.json()["results"]][0].startswith("Quantum Weekly")
+
+
+def test_change_page_shows_related_links_and_images_inline_in_order(editor_client):
+    story = make_story(state=State.IN_REVIEW, related=3, images=2)
+    body = editor_client.get(change_url(story)).content.decode()
+    titles = [link.title for link in story.related_links.all()]
+    assert [body.index(t) for t in titles] == sorted(body.index(t) for t in titles)
+    assert 'id="related_links-group"' in body and 'id="images-group"' in body
