@@ -57,7 +57,12 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (
-    _TAG + "str", _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null", _TAG + "timestamp",
+    _TAG + "str",
+    _TAG + "int",
+    _TAG + "float",
+    _TAG + "bool",
+    _TAG + "null",
+    _TAG + "timestamp",
 )
 _SEQ, _MAP = _TAG + "seq", _TAG + "map"
 
@@ -132,7 +137,11 @@ class ImageRecord(_Record):
     title: str | None = None
 
     FIELDS: ClassVar[dict[str, str]] = {
-        "url": "url", "width": "width", "height": "height", "isCached": "is_cached", "title": "title",
+        "url": "url",
+        "width": "width",
+        "height": "height",
+        "isCached": "is_cached",
+        "title": "title",
     }
 
 
@@ -161,9 +170,17 @@ class RelatedRecord(_Record):
     images: tuple[ImageRecord, ...] | None = None
 
     FIELDS: ClassVar[dict[str, str]] = {
-        "title": "title", "excerpt": "excerpt", "publishedDateTime": "published_at", "webUrl": "web_url",
-        "originalUrl": "original_url", "ampWebUrl": "amp_web_url", "cdnAmpWebUrl": "cdn_amp_web_url",
-        "type": "type", "provider": "provider", "quality": "quality", "images": "images",
+        "title": "title",
+        "excerpt": "excerpt",
+        "publishedDateTime": "published_at",
+        "webUrl": "web_url",
+        "originalUrl": "original_url",
+        "ampWebUrl": "amp_web_url",
+        "cdnAmpWebUrl": "cdn_amp_web_url",
+        "type": "type",
+        "provider": "provider",
+        "quality": "quality",
+        "images": "images",
     }
     PLAIN: ClassVar[frozenset[str]] = frozenset({"type"})
 
@@ -194,11 +211,24 @@ class StoryRecord(_Record):
     blank_before: tuple[str, ...] = ()
 
     FIELDS: ClassVar[dict[str, str]] = {
-        "category": "category", "title": "title", "excerpt": "excerpt", "publishedDateTime": "published_at",
-        "webUrl": "web_url", "originalUrl": "original_url", "ampWebUrl": "amp_web_url",
-        "cdnAmpWebUrl": "cdn_amp_web_url", "type": "type", "quality": "quality", "heat": "heat",
-        "published": "published", "featuredContent": "featured_content", "provider": "provider",
-        "topics": "topics", "images": "images", "related": "related", "secured": "secured",
+        "category": "category",
+        "title": "title",
+        "excerpt": "excerpt",
+        "publishedDateTime": "published_at",
+        "webUrl": "web_url",
+        "originalUrl": "original_url",
+        "ampWebUrl": "amp_web_url",
+        "cdnAmpWebUrl": "cdn_amp_web_url",
+        "type": "type",
+        "quality": "quality",
+        "heat": "heat",
+        "published": "published",
+        "featuredContent": "featured_content",
+        "provider": "provider",
+        "topics": "topics",
+        "images": "images",
+        "related": "related",
+        "secured": "secured",
     }
     PLAIN: ClassVar[frozenset[str]] = frozenset({"category", "type", "topics"})
 
@@ -290,8 +320,8 @@ def _parse(data: bytes, max_bytes: int) -> StoryRecord:
     closing = _CLOSING.search(text, opening.end())
     if closing is None:
         raise StoryFileError("front matter is not terminated: no closing '---' line")
-    front = text[opening.end():closing.start()]
-    body = text[closing.end():]
+    front = text[opening.end() : closing.start()]
+    body = text[closing.end() :]
     if not front.strip():
         raise StoryFileError("front matter is empty", line=2)
     root = _compose(front)
@@ -506,8 +536,14 @@ def _describe(node: Node) -> str:
         return "a mapping"
     if isinstance(node, SequenceNode):
         return "a list"
-    kind = {_STR: "a string", _INT: "an integer", _FLOAT: "a number", _BOOL: "a boolean", _NULL: "null",
-            _TIMESTAMP: "a date"}.get(node.tag, node.tag)
+    kind = {
+        _STR: "a string",
+        _INT: "an integer",
+        _FLOAT: "a number",
+        _BOOL: "a boolean",
+        _NULL: "null",
+        _TIMESTAMP: "a date",
+    }.get(node.tag, node.tag)
     value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
     return f"{kind} ({value!r})" if node.tag != _NULL else kind
 
@@ -607,8 +643,9 @@ def _provider(node: Node, name: str) -> ProviderRecord:
         _note_style(styles, key, value_node, ProviderRecord.PLAIN)
     for required in ("name", "domain"):
         if not values.get(required, "").strip():
-            raise _err("is required" if required not in keys else "must not be empty",
-                       f"{name}.{required}", node)
+            raise _err(
+                "is required" if required not in keys else "must not be empty", f"{name}.{required}", node
+            )
     return ProviderRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values)
 
 
@@ -626,8 +663,12 @@ def _topics(node: Node, name: str) -> tuple[str, ...] | None:
     return tuple(result)
 
 
-_URL_KEYS = {"webUrl": "web_url", "originalUrl": "original_url", "ampWebUrl": "amp_web_url",
-             "cdnAmpWebUrl": "cdn_amp_web_url"}
+_URL_KEYS = {
+    "webUrl": "web_url",
+    "originalUrl": "original_url",
+    "ampWebUrl": "amp_web_url",
+    "cdnAmpWebUrl": "cdn_amp_web_url",
+}
 
 
 def _related(node: Node, name: str) -> tuple[RelatedRecord, ...] | None:
@@ -711,8 +752,13 @@ def _story(root: MappingNode, *, newline: str, body: str, blank_before: tuple[st
     if "provider" not in keys:
         raise StoryFileError("is required (a mapping with name and domain)", field="provider")
     record = StoryRecord(
-        keys=tuple(keys), extra=extra, styles=_styles(styles), newline=newline, body=body,
-        blank_before=blank_before, **values,
+        keys=tuple(keys),
+        extra=extra,
+        styles=_styles(styles),
+        newline=newline,
+        body=body,
+        blank_before=blank_before,
+        **values,
     )
     if not record.identity_url:
         raise StoryFileError(
@@ -784,7 +830,7 @@ def _emit_item(lines: list[str], item: Any, indent: int, plain: bool) -> None:
         owner = item if isinstance(item, _Record) else None
         for k, v in pairs:
             _emit(sub, k, v, indent + 2, owner)
-        sub[0] = f"{pad}- " + sub[0][indent + 2:]
+        sub[0] = f"{pad}- " + sub[0][indent + 2 :]
         lines.extend(sub)
     elif isinstance(item, list | tuple):
         lines.append(f"{pad}- {_flow(item)}")
@@ -849,8 +895,19 @@ _NEEDS_ESCAPE = re.compile(
     r"[\\\"\x00-\x1f\x7f-\x84\x86-\x9f\x85\u2028\u2029\ufeff\ud800-\udfff\ufffe\uffff]"
 )
 _ESCAPES = {
-    "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0", "\x07": "\\a",
-    "\x08": "\\b", "\x0b": "\\v", "\x0c": "\\f", "\x1b": "\\e", "\x85": "\\N", "\u2028": "\\L",
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\0": "\\0",
+    "\x07": "\\a",
+    "\x08": "\\b",
+    "\x0b": "\\v",
+    "\x0c": "\\f",
+    "\x1b": "\\e",
+    "\x85": "\\N",
+    "\u2028": "\\L",
     "\u2029": "\\P",
 }
 
@@ -926,7 +983,10 @@ def decode_value(data: Any) -> Any:
 
 
 _RECORD_TYPES: dict[str, type[_Record]] = {
-    "story": StoryRecord, "provider": ProviderRecord, "image": ImageRecord, "related": RelatedRecord,
+    "story": StoryRecord,
+    "provider": ProviderRecord,
+    "image": ImageRecord,
+    "related": RelatedRecord,
 }
 _TYPE_NAMES = {v: k for k, v in _RECORD_TYPES.items()}
 
