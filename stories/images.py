@@ -403,8 +403,10 @@ def store_image(data: bytes, *, key: str, policy: FetchPolicy) -> CachedCopy:
     """Verify ``data`` and write a clean full-size copy plus thumbnails under ``images/<key>/``.
 
     Thumbnails are made at each configured width smaller than the image (never
-    upscaled), plus one at full size, each in WebP and in JPEG (PNG when the image
-    has transparency).
+    upscaled), and at the image's own width when that is below the largest configured
+    one, each in WebP and in JPEG (PNG when the image has transparency). Readers are
+    never sent more than the largest configured width; the full-size copy is kept
+    as ``local_file``.
     """
     clean = clean_image(decode_image(data, max_pixels=policy.max_pixels))
     width, height = clean.size
@@ -413,7 +415,10 @@ def store_image(data: bytes, *, key: str, policy: FetchPolicy) -> CachedCopy:
     folder = f"images/{key[:2]}/{key}"
     full_name = _write(f"{folder}/full.{extension}", _encode(clean, fallback))
     sizes = []
-    for target in [w for w in policy.widths if w < width] + [width]:
+    targets = [w for w in policy.widths if w < width]
+    if not policy.widths or width <= policy.widths[-1]:
+        targets.append(width)
+    for target in targets:
         if target == width:
             resized, fallback_name = clean, full_name
         else:

@@ -44,7 +44,7 @@ def test_an_editor_replaces_the_lead_image(editor_client, editor, media):
     assert (lead.width, lead.height) == (1200, 800)
     assert lead.title == "A harbour at dawn"
     assert lead.url.endswith(lead.local_file.name)
-    assert [entry["width"] for entry in lead.thumbnails["sizes"]] == [320, 640, 1024, 1200]
+    assert [entry["width"] for entry in lead.thumbnails["sizes"]] == [320, 640, 1024]
     with PILImage.open(Path(media) / lead.thumbnails["sizes"][0]["webp"]) as thumb:
         assert thumb.format == "WEBP"
     entry = AuditEntry.objects.get(story=story, action="lead_image")

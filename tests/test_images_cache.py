@@ -70,13 +70,21 @@ def test_thumbnails_are_made_at_each_width_in_webp_and_jpeg(server, settings):
     image.refresh_from_db()
     sizes = image.thumbnails["sizes"]
     assert [(entry["width"], entry["height"]) for entry in sizes] == [
-        (320, 180), (640, 360), (1024, 576), (1600, 900)
+        (320, 180), (640, 360), (1024, 576)
     ]
     for entry in sizes:
         with stored(settings, entry["webp"]) as webp:
             assert (webp.format, webp.size) == ("WEBP", (entry["width"], entry["height"]))
         with stored(settings, entry["fallback"]) as fallback:
             assert (fallback.format, fallback.size) == ("JPEG", (entry["width"], entry["height"]))
+
+
+def test_an_image_narrower_than_the_largest_width_is_offered_at_its_own_width(server):
+    _, image = story_with_image(server, "/mid.jpg", make_image_bytes("JPEG", (800, 600)))
+    run()
+    image.refresh_from_db()
+    assert [entry["width"] for entry in image.thumbnails["sizes"]] == [320, 640, 800]
+    assert image.thumbnails["sizes"][-1]["fallback"] == image.local_file.name
 
 
 def test_small_images_are_never_upscaled(server):

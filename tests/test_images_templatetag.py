@@ -45,7 +45,7 @@ def test_a_cached_image_renders_local_thumbnails_with_srcset_and_sizes():
     webp = re.search(r'<source type="image/webp" srcset="([^"]+)" sizes="([^"]+)">', html)
     assert webp is not None
     candidates = webp.group(1).split(", ")
-    assert [part.rsplit(" ", 1)[1] for part in candidates] == ["320w", "640w", "1024w", "1600w"]
+    assert [part.rsplit(" ", 1)[1] for part in candidates] == ["320w", "640w", "1024w"]
     assert all(part.startswith("/media/images/") and ".webp " in part for part in candidates)
     assert webp.group(2) == "(min-width: 50rem) 50rem, 100vw"
     img = re.search(r"<img [^>]+>", html).group(0)
