@@ -392,3 +392,21 @@ def test_a_moderators_upload_may_publish(moderator_client):
     preview = post_upload(moderator_client, a_file("pub.txt", story_file("pub", published=True)))
     confirm(moderator_client, preview)
     assert Story.objects.get(title="Story pub").state == "published"
+
+
+def test_the_upload_handler_stops_reading_files_past_the_size_limit(rf, editor):
+    from django.test.client import MULTIPART_CONTENT, encode_multipart
+
+    limits = uploads.UploadLimits.from_settings()
+    limits = uploads.UploadLimits(**{**limits.__dict__, "max_total_bytes": 1000})
+    files = [a_file("first.txt", "x" * 800), a_file("second.txt", "y" * 800)]
+    body = encode_multipart("BoUnDaRyStRiNg", {"files": files})
+    request = rf.generic("POST", "/", body, content_type=MULTIPART_CONTENT)
+    handler = uploads.LimitedUploadHandler(request, limits=limits)
+    request.upload_handlers.insert(0, handler)
+
+    received = request.FILES.getlist("files")
+
+    assert handler.refusal.startswith("The upload is too large")
+    assert handler.bytes <= 1000 + 64 * 1024  # stopped at the chunk that crossed the limit
+    assert "second.txt" not in [f.name for f in received]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 
@@ -288,3 +289,24 @@ def test_staff_without_change_permission_cannot_import(client, staff_without_rol
     client.force_login(staff_without_roles)
     response = client.get(reverse("admin:stories_story_import"))
     assert response.status_code == 403
+
+
+def test_export_query_count_does_not_grow_with_rows(editor_client, django_assert_max_num_queries):
+    topics = [make_topic("AI"), make_topic("Cloud")]
+    for _ in range(3):
+        make_story(topics=topics)
+    with django_assert_max_num_queries(20) as small:
+        _export(editor_client, FORMATS["csv"])
+    for _ in range(20):
+        make_story(topics=topics)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = _export(editor_client, FORMATS["csv"])
+    assert len(CSV().create_dataset(response.content.decode())) == 23
+
+
+def test_changelist_export_link_keeps_the_current_filter(editor_client):
+    make_story(state=State.IN_REVIEW)
+    response = editor_client.get(reverse("admin:stories_story_changelist") + "?state__exact=in_review")
+    content = html.unescape(response.content.decode())
+    assert reverse("admin:stories_story_export") + "?state__exact=in_review" in content
+    assert reverse("admin:stories_story_import") in content
