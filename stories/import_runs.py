@@ -1,4 +1,4 @@
-"""Services on whole import runs: undoing a run.
+"""Services on whole import runs: undoing a run, and parsing a batch in parallel.
 
 ``revert_import_run()`` undoes what one import run wrote:
 
@@ -23,16 +23,25 @@ failure half-way leaves the run as it was.
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import audit
-from .importing import restore_story
+from .importing import CHUNK_BYTES, CHUNK_FILES, StorySource, restore_story
 from .models import EDITORIAL_FIELDS, AuditEntry, ImportRun, ImportRunStory, Story
+from .seedformat import StoryFileError, StoryRecord, identity_key_for, parse_story
 from .workflow import CONTENT_FIELDS
 
 REVERT_PERMISSION = "stories.publish_story"
@@ -233,3 +242,114 @@ def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, 
         + ".",
     )
     report.restored.append((story.pk, story.title))
+
+
+# --------------------------------------------------------------------------- parallel parsing
+
+# How far the reader runs ahead of the writer: enough that the workers parse the next
+# chunk while the importer writes the current one, bounded so memory stays flat.
+AHEAD_FILES = 2 * CHUNK_FILES
+AHEAD_BYTES = 2 * CHUNK_BYTES
+
+
+def _parse_in_worker(path: str, data: bytes, max_bytes: int) -> tuple[Any, ...]:
+    """Runs in a worker process: parse one file. Errors travel back as plain values."""
+    try:
+        record = parse_story(data, path=path, max_bytes=max_bytes)
+        return ("ok", record, identity_key_for(record))
+    except StoryFileError as exc:
+        return ("error", exc.message, exc.field, exc.line)
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C is the main process's to handle: it stops feeding work and shuts the pool down.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@dataclass(frozen=True)
+class ParsedSource(StorySource):
+    """A source whose bytes were read ahead and whose parse may be running in a worker."""
+
+    pending: Future | None = field(default=None, repr=False, compare=False)
+
+    def parse(self, data: bytes) -> tuple[StoryRecord, str]:
+        if self.pending is None:  # recognised as unchanged by its hash: the importer will not ask
+            return super().parse(data)
+        outcome = self.pending.result()
+        if outcome[0] == "ok":
+            return outcome[1], outcome[2]
+        _, message, field_name, line = outcome
+        raise StoryFileError(message, path=self.path, field=field_name, line=line)
+
+
+def _read_once(data: bytes | None, error: OSError | None) -> Callable[[], bytes]:
+    held = [data]
+
+    def read() -> bytes:
+        if error is not None:
+            raise error
+        value, held[0] = held[0], None  # the importer keeps its own reference while it needs one
+        if value is None:
+            raise OSError("source already read")
+        return value
+
+    return read
+
+
+def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[StorySource]:
+    """``sources`` in the same order, read ahead and parsed in ``jobs`` worker processes.
+
+    Files whose bytes match a story's ``source_hash`` are not sent to a worker (the
+    importer recognises them without parsing). At most ``AHEAD_FILES`` files or
+    ``AHEAD_BYTES`` bytes are in flight. The importer writes in this process.
+    """
+    if jobs <= 1:
+        yield from sources
+        return
+    context = (
+        multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    max_bytes = int(settings.NEWSROOM_MAX_STORY_FILE_BYTES)
+    window: deque[tuple[ParsedSource, int]] = deque()
+    in_flight = 0
+    batch: list[tuple[StorySource, bytes | None, OSError | None]] = []
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+
+    def submit(batch: list[tuple[StorySource, bytes | None, OSError | None]]) -> None:
+        nonlocal in_flight
+        hashes = {hashlib.sha256(data).hexdigest() for _, data, _ in batch if data is not None}
+        known = set(Story.objects.filter(source_hash__in=hashes).values_list("source_hash", flat=True))
+        for source, data, error in batch:
+            pending = None
+            if data is not None and hashlib.sha256(data).hexdigest() not in known:
+                pending = pool.submit(_parse_in_worker, source.path, data, max_bytes)
+            size = len(data or b"")
+            window.append(
+                (ParsedSource(path=source.path, opener=_read_once(data, error), pending=pending), size)
+            )
+            in_flight += size
+
+    try:
+        for source in sources:
+            try:
+                data, error = source.read(), None
+            except OSError as exc:
+                data, error = None, exc
+            batch.append((source, data, error))
+            if len(batch) >= CHUNK_FILES:
+                submit(batch)
+                batch = []
+            while len(window) > AHEAD_FILES or in_flight > AHEAD_BYTES:
+                ready, size = window.popleft()
+                in_flight -= size
+                yield ready
+        submit(batch)
+        while window:
+            ready, size = window.popleft()
+            in_flight -= size
+            yield ready
+    except BaseException:  # closed early (an error, Ctrl-C): drop the work nobody will ask for
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    # Every source is handed out, but the importer asks for the last parses only now.
+    pool.shutdown(wait=False)

@@ -103,6 +103,11 @@ class StorySource:
     def read(self) -> bytes:
         return self.opener()
 
+    def parse(self, data: bytes) -> tuple[StoryRecord, str]:
+        """The record and identity key of ``data`` (a subclass may parse ahead in another process)."""
+        record = parse_story(data, path=self.path)
+        return record, identity_key_for(record)
+
 
 def _limit() -> int:
     return int(settings.NEWSROOM_MAX_STORY_FILE_BYTES)
@@ -603,6 +608,23 @@ def _plain(value: Any) -> Any:
     return encode_value(value) if isinstance(value, dict | float | dt.date) else value
 
 
+# Any constant works; it names the lock concurrent imports queue on (PostgreSQL advisory lock).
+IMPORT_LOCK_KEY = 0x4E57494D
+
+
+def _take_turns_with_other_imports() -> None:
+    """Concurrent imports write one chunk at a time (until the chunk's transaction ends).
+
+    Two chunk transactions that create the same providers, topics or stories in
+    different orders would otherwise deadlock on PostgreSQL. Reading, hashing and
+    parsing still run concurrently. SQLite needs nothing: its IMMEDIATE
+    transactions already admit one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+
+
 class _Importer:
     def __init__(self, *, run, actor, can_publish, overwrite_editorial, collect_changes, on_result, report):
         self.run = run
@@ -643,6 +665,7 @@ class _Importer:
         # partial rows, and the database does not sync to disk once per file.
         try:
             with transaction.atomic():
+                _take_turns_with_other_imports()
                 self._chunk(chunk)
         except Exception:
             self._forget_all()
@@ -671,8 +694,7 @@ class _Importer:
                 )
                 continue
             try:
-                record = parse_story(data, path=source.path)
-                key = identity_key_for(record)
+                record, key = source.parse(data)
             except StoryFileError as exc:
                 results[index] = FileResult(path=source.path, outcome=FAILED, reason=exc.reason)
                 continue

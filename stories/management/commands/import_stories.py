@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from stories.import_runs import parallel_sources
 from stories.importing import FileResult, import_stories, iter_story_sources
 
 
@@ -24,18 +27,32 @@ class Command(BaseCommand):
             action="store_true",
             help="Let the files win over editors' changes to published, quality, heat and topics.",
         )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            help="Parse files in this many worker processes (0: one per CPU); writing stays in one process.",
+        )
 
-    def handle(self, *args, paths: list[str], dry_run: bool, overwrite_editorial: bool, **options):
+    def handle(self, *args, paths: list[str], dry_run: bool, overwrite_editorial: bool, jobs: int, **options):
         verbosity = options["verbosity"]
+        if jobs < 0:
+            raise CommandError("--jobs must be 0 (one per CPU) or more", returncode=2)
+        jobs = jobs or os.cpu_count() or 1
         missing = [p for p in paths if p != "-" and not os.path.exists(p)]
         if missing:
             raise CommandError(f"{', '.join(missing)}: no such file or directory", returncode=2)
         if paths.count("-") > 1:
             raise CommandError("'-' (standard input) can be given once", returncode=2)
 
-        progress = _Progress(self.stderr) if verbosity >= 1 and sys.stderr.isatty() else None
+        progress = None
+        if verbosity >= 1 and self.stderr.isatty():
+            total = None if "-" in paths else sum(1 for _ in iter_story_sources(paths))
+            progress = _Progress(self.stderr, total=total)
 
         def on_result(result: FileResult) -> None:
+            if progress is not None and (result.outcome in ("failed", "conflict") or verbosity >= 2):
+                progress.clear()
             if result.outcome == "failed":
                 self.stderr.write(f"{result.path}: {result.reason}")
             elif result.outcome == "conflict" and verbosity >= 1:
@@ -45,16 +62,27 @@ class Command(BaseCommand):
             if progress is not None:
                 progress.tick()
 
-        report = import_stories(
-            iter_story_sources(paths, stdin=sys.stdin.buffer),
-            source_label=" ".join(paths),
-            dry_run=dry_run,
-            overwrite_editorial=overwrite_editorial,
-            on_result=on_result,
-            keep_results=False,
-        )
+        sources = parallel_sources(iter_story_sources(paths, stdin=sys.stdin.buffer), jobs=jobs)
+        try:
+            with contextlib.closing(sources):
+                report = import_stories(
+                    sources,
+                    source_label=" ".join(paths),
+                    dry_run=dry_run,
+                    overwrite_editorial=overwrite_editorial,
+                    on_result=on_result,
+                    keep_results=False,
+                )
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.clear()
+            self.stderr.write(
+                "Interrupted. Files imported so far are kept; run the same command again to finish "
+                "(files already imported are recognised as unchanged)."
+            )
+            sys.exit(130)
         if progress is not None:
-            progress.done()
+            progress.clear()
         summary = report.summary()
         if dry_run:
             summary += " (dry run: nothing was written)"
@@ -64,18 +92,39 @@ class Command(BaseCommand):
 
 
 class _Progress:
-    """A one-line counter on a terminal; silent otherwise."""
+    """A progress bar on a terminal (only ever created for one), redrawn a few times a second."""
 
-    def __init__(self, stream):
+    WIDTH = 30
+
+    def __init__(self, stream, *, total: int | None):
         self.stream = stream
+        self.total = total
         self.count = 0
+        self.started = time.monotonic()
+        self.drawn_at = 0.0
+        self.shown = False
 
     def tick(self) -> None:
         self.count += 1
-        if self.count % 50 == 0:
-            self.stream.write(f"\r{self.count} files…", ending="")
-            self.stream.flush()
+        now = time.monotonic()
+        if now - self.drawn_at >= 0.1 or self.count == self.total:
+            self.drawn_at = now
+            self.draw(now)
 
-    def done(self) -> None:
-        if self.count >= 50:
-            self.stream.write("\r" + " " * 30 + "\r", ending="")
+    def draw(self, now: float) -> None:
+        rate = self.count / max(now - self.started, 1e-6)
+        if self.total:
+            done = min(self.count / self.total, 1.0)
+            bar = "#" * int(done * self.WIDTH)
+            line = f"[{bar:<{self.WIDTH}}] {self.count}/{self.total} files {done:4.0%}  {rate:,.0f}/s"
+        else:
+            line = f"{self.count} files  {rate:,.0f}/s"
+        self.stream.write("\r" + line + "\x1b[K", ending="")
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K", ending="")
+            self.stream.flush()
+            self.shown = False

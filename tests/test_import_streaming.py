@@ -1,0 +1,203 @@
+"""The command line import at scale: parallel parsing, progress on a terminal, interrupt and rerun."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from bench.generate import generate
+from stories.import_runs import parallel_sources
+from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
+from stories.models import Story
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def snapshot() -> dict[str, str]:
+    """Every story as the exporter writes it, by identity."""
+    return {story.identity_key: export_story(story) for story in stories_for_export()}
+
+
+def outcomes(directory: Path, *, jobs: int) -> list[tuple[str, str, str]]:
+    results = []
+    sources = parallel_sources(iter_story_sources([str(directory)]), jobs=jobs)
+    import_stories(
+        sources, on_result=lambda r: results.append((r.path, r.outcome, r.reason)), keep_results=False
+    )
+    return results
+
+
+@pytest.fixture
+def batch_with_a_bad_file(tmp_path) -> Path:
+    directory = tmp_path / "batch"
+    generate(directory, 60, seed=3)
+    (directory / "2019-01-01-aaa-broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    (directory / "2019-01-02-bbb-not-http.md").write_text(
+        '---\ntitle: "x"\nwebUrl: "javascript:alert(1)"\n---\n', encoding="utf-8"
+    )
+    return directory
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_parsing_gives_the_same_stories_and_results_in_the_same_order(batch_with_a_bad_file):
+    serial = outcomes(batch_with_a_bad_file, jobs=1)
+    serial_stories = snapshot()
+    Story.objects.all().delete()
+
+    parallel = outcomes(batch_with_a_bad_file, jobs=2)
+
+    assert parallel == serial
+    assert [outcome for _, outcome, _ in parallel].count("failed") == 2
+    assert snapshot() == serial_stories
+    assert len(serial_stories) == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_reimport_recognises_unchanged_files(batch_with_a_bad_file):
+    outcomes(batch_with_a_bad_file, jobs=2)
+
+    again = outcomes(batch_with_a_bad_file, jobs=2)
+
+    assert [outcome for _, outcome, _ in again].count("unchanged") == 60
+
+
+@pytest.mark.django_db
+def test_the_command_prints_no_progress_when_stderr_is_not_a_terminal(tmp_path):
+    generate(tmp_path, 120, seed=4)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import_stories", str(tmp_path), "--jobs", "2", stdout=out, stderr=err)
+
+    assert err.getvalue() == ""
+    assert out.getvalue().strip() == "created 120, updated 0, unchanged 0, conflicts 0, failed 0"
+
+
+@pytest.mark.django_db
+def test_importing_half_a_batch_then_all_of_it_creates_each_story_once(tmp_path):
+    files = generate(tmp_path / "all", 80, seed=5)
+    half = tmp_path / "half"
+    half.mkdir()
+    for path in files[:40]:
+        (half / path.name).write_bytes(path.read_bytes())
+    call_command("import_stories", str(half), stdout=io.StringIO())
+
+    out = io.StringIO()
+    call_command("import_stories", str(tmp_path / "all"), "--jobs", "2", stdout=out)
+
+    assert out.getvalue().strip() == "created 40, updated 0, unchanged 40, conflicts 0, failed 0"
+    assert Story.objects.count() == 80
+    out = io.StringIO()
+    call_command("import_stories", str(tmp_path / "all"), stdout=out)
+    assert out.getvalue().strip() == "created 0, updated 0, unchanged 80, conflicts 0, failed 0"
+
+
+# --- the real command in a process of its own, on a scratch SQLite file -------------------
+
+
+@pytest.fixture(scope="module")
+def scratch_database(tmp_path_factory) -> tuple[str, Path]:
+    path = tmp_path_factory.mktemp("scratch") / "db.sqlite3"
+    url = f"sqlite:///{path}"
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=dict(os.environ, DATABASE_URL=url, DEBUG="1"),
+        check=True,
+    )
+    return url, path
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", "import_stories", *args]
+
+
+def stories_in(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT count(*) FROM stories_story").fetchone()[0]
+
+
+def test_the_command_draws_a_progress_bar_on_a_terminal(tmp_path, scratch_database):
+    url, _ = scratch_database
+    generate(tmp_path, 300, seed=6)
+    main, child = pty.openpty()
+
+    process = subprocess.Popen(
+        command(str(tmp_path), "--jobs", "2"),
+        cwd=BASE_DIR,
+        env=dict(os.environ, DATABASE_URL=url, DEBUG="1"),
+        stdout=subprocess.PIPE,
+        stderr=child,
+    )
+    os.close(child)
+    terminal = b""
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    out, _ = process.communicate(timeout=60)
+    os.close(main)
+
+    assert process.returncode == 0
+    assert b"] 300/300 files 100%" in terminal
+    assert b"\r[" in terminal
+    assert out.decode().strip() == "created 300, updated 0, unchanged 0, conflicts 0, failed 0"
+
+
+def test_an_interrupted_import_keeps_what_it_wrote_and_a_rerun_finishes_the_batch(tmp_path, scratch_database):
+    url, path = scratch_database
+    generate(tmp_path / "batch", 3000, seed=8)
+    env = dict(os.environ, DATABASE_URL=url, DEBUG="1")
+    before = stories_in(path)
+
+    process = subprocess.Popen(
+        command(str(tmp_path / "batch"), "--jobs", "2"),
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while stories_in(path) == before and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+
+    assert process.returncode == 130, err[-2000:]
+    assert "Interrupted" in err and "Traceback" not in err
+    written = stories_in(path) - before
+    assert 0 < written < 3000
+    with sqlite3.connect(path) as conn:  # every story that is there is whole: chunks are atomic
+        orphans = conn.execute(
+            "SELECT count(*) FROM stories_story s WHERE NOT EXISTS "
+            "(SELECT 1 FROM stories_storytopic t WHERE t.story_id = s.id)"
+        ).fetchone()[0]
+    assert orphans == 0
+
+    rerun = subprocess.run(
+        command(str(tmp_path / "batch"), "--jobs", "2"), cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert rerun.stdout.strip() == (
+        f"created {3000 - written}, updated 0, unchanged {written}, conflicts 0, failed 0"
+    )
+    assert stories_in(path) - before == 3000
