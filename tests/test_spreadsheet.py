@@ -310,3 +310,27 @@ def test_changelist_export_link_keeps_the_current_filter(editor_client):
     content = html.unescape(response.content.decode())
     assert reverse("admin:stories_story_export") + "?state__exact=in_review" in content
     assert reverse("admin:stories_story_import") in content
+
+
+@pytest.mark.parametrize("fmt", ["CSV", "XLSX", "JSON", "YAML"])
+def test_round_trip_in_every_format_changes_only_what_was_edited(moderator, fmt):
+    from import_export.formats import base_formats
+
+    make_topic("Cloud")
+    story = make_story(quality=30, heat=2, state=State.IN_REVIEW)
+    untouched = make_story(quality=60, state=State.PUBLISHED)
+    file_format = getattr(base_formats, fmt)()
+    queryset = Story.objects.filter(pk__in=[story.pk, untouched.pk]).order_by("pk")
+    exported = file_format.export_data(StoryResource().export(queryset))
+    dataset = file_format.create_dataset(exported)
+    set_cell(dataset, 0, "quality", 31)
+    set_cell(dataset, 0, "topics", "Cloud")
+
+    result = run_import(dataset, moderator)
+
+    assert not result.has_errors() and not result.has_validation_errors(), row_errors(result)
+    assert (result.totals["update"], result.totals["skip"]) == (1, 1)
+    story.refresh_from_db()
+    untouched.refresh_from_db()
+    assert story.quality == 31 and [st.topic.name for st in story.story_topics.all()] == ["Cloud"]
+    assert (untouched.quality, untouched.state, untouched.version) == (60, State.PUBLISHED, 1)
