@@ -83,7 +83,8 @@ def _page_size(request: HttpRequest) -> int:
 @staff_member_required
 def queue(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
-    data.setdefault("state", State.IN_REVIEW)
+    if data.get("state") not in QUEUE_STATES:
+        data["state"] = State.IN_REVIEW
     data.setdefault("sort", "newest")
     filterset = ModerationFilter(data, queryset=queue_queryset())
     page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
@@ -99,7 +100,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     ]
     query = data.copy()
     query.pop("page", None)
-    bulk_actions = [t for a, t in TRANSITIONS.items() if a != workflow.UNPUBLISH and workflow.may(user, a)]
+    # Only the moves that make sense for the state shown (in review or drafts).
+    shown = data["state"]
+    bulk_actions = [t for t in TRANSITIONS.values() if shown in t.sources and workflow.may(user, t.action)]
     return render(
         request,
         "moderation/queue.html",

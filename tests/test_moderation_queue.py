@@ -338,3 +338,21 @@ def test_bulk_action_without_the_version_shown_is_not_applied(moderator_client):
     moderator_client.post(reverse("moderation:bulk"), {"action": "publish", "ids": [story.pk]})
     story.refresh_from_db()
     assert story.state == State.IN_REVIEW
+
+
+def test_queue_never_lists_other_states_whatever_the_query_says(moderator_client):
+    make_story(state=State.PUBLISHED, title="Already out")
+    make_story(state=State.REJECTED, title="Turned down")
+    make_story(state=State.IN_REVIEW, title="Waiting")
+    body = moderator_client.get(reverse(QUEUE), {"state": "published"}).content.decode()
+    assert "Waiting" in body
+    assert "Already out" not in body and "Turned down" not in body
+
+
+def test_editor_gets_only_the_bulk_moves_that_fit_the_state_shown(editor_client):
+    make_story(state=State.IN_REVIEW)
+    make_story(state=State.DRAFT)
+    in_review = editor_client.get(reverse(QUEUE)).content.decode()
+    drafts = editor_client.get(reverse(QUEUE), {"state": "draft"}).content.decode()
+    assert 'id="bulk-form"' not in in_review
+    assert '<option value="submit">' in drafts and '<option value="publish">' not in drafts
