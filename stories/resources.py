@@ -235,12 +235,14 @@ class StoryResource(resources.ModelResource):
 
         if errors:
             raise ValidationError(errors)
-        if wanted["version"] != instance.version:
+        instance._wanted = wanted
+        # A row that changes nothing is skipped however old it is; one that changes something
+        # must come from the story's current version, or it would undo someone else's work.
+        if (self._changes(instance) or "action" in wanted) and wanted["version"] != instance.version:
             raise ValidationError(
                 {"version": f"Stale row: the story is at version {instance.version}, the row was exported "
                  f"at version {wanted['version']}. Export again and redo the change."}
             )
-        instance._wanted = wanted
 
     def _changes(self, instance: Story) -> dict[str, Any]:
         wanted = getattr(instance, "_wanted", {})

@@ -334,3 +334,17 @@ def test_round_trip_in_every_format_changes_only_what_was_edited(moderator, fmt)
     untouched.refresh_from_db()
     assert story.quality == 31 and [st.topic.name for st in story.story_topics.all()] == ["Cloud"]
     assert (untouched.quality, untouched.state, untouched.version) == (60, State.PUBLISHED, 1)
+
+
+def test_an_old_row_that_changes_nothing_is_skipped_not_refused(moderator):
+    from stories import workflow
+
+    story = make_story(quality=10, state=State.IN_REVIEW)
+    dataset = export_csv(story)
+    workflow.update_editorial(story, actor=moderator, heat=7)  # the row is now one version behind
+    set_cell(dataset, 0, "heat", "7")
+
+    result = run_import(dataset, moderator)
+
+    assert not result.has_validation_errors(), row_errors(result)
+    assert result.totals["skip"] == 1
