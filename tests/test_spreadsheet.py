@@ -348,3 +348,18 @@ def test_an_old_row_that_changes_nothing_is_skipped_not_refused(moderator):
 
     assert not result.has_validation_errors(), row_errors(result)
     assert result.totals["skip"] == 1
+
+
+def test_reject_through_a_spreadsheet_needs_the_comment_column(moderator):
+    story = make_story(state=State.IN_REVIEW)
+    dataset = export_csv(story)
+    set_cell(dataset, 0, "state", "rejected")
+
+    refused = run_import(dataset, moderator)
+    assert any("Reject needs a reason" in e for e in row_errors(refused))
+
+    dataset.append_col(["Duplicate of another story"], header="comment")
+    result = run_import(dataset, moderator)
+    assert not result.has_validation_errors(), row_errors(result)
+    story.refresh_from_db()
+    assert (story.state, story.state_comment) == (State.REJECTED, "Duplicate of another story")
