@@ -35,7 +35,7 @@ WORDS = (
     "report dashboard integration migration enterprise startup funding research launch "
     "announces unveils expands improves delivers simplifies accelerates secures transforms"
 ).split()
-FLAVOUR = ("“quoted”", "’s", " – ", " • ", "&amp;", "&#8217;", "™", "\\\"escaped\\\"", "\\n")
+FLAVOUR = ("“quoted”", "’s", " – ", " • ", "&amp;", "&#8217;", "™", '\\"escaped\\"', "\\n")
 TLDS = ("com", "net", "org", "io", "news", "co.uk", "de")
 EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 
