@@ -216,6 +216,11 @@ def fetch_image_bytes(
         host = parts.hostname
         if not host:
             raise ImageRejected("the URL has no host")
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise ImageRejected(f"invalid host name {host!r}") from None
         try:
             port = parts.port or DEFAULT_PORTS[scheme]
         except ValueError:

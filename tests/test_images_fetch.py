@@ -264,3 +264,16 @@ def test_html_entities_left_in_image_urls_are_decoded_before_fetching(server):
     # Story files copy image URLs out of HTML: "&#038;" stands for "&".
     server.routes["/a.jpg?w=640&h=360"] = respond(JPEG)
     assert fetch(server.url("/a.jpg?w=640&#038;h=360")) == JPEG
+
+
+def test_an_international_host_name_is_resolved_in_its_ascii_form(server):
+    server.routes["/a.jpg"] = respond(JPEG)
+    asked = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["127.0.0.1"]
+
+    assert fetch(f"http://bücher.invalid:{server.port}/a.jpg", resolve=resolve) == JPEG
+    assert asked == ["xn--bcher-kva.invalid"]
+    assert server.host_headers == [f"xn--bcher-kva.invalid:{server.port}"]
