@@ -165,12 +165,17 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.sock = self._open_socket()
 
 
+def tls_context() -> ssl.SSLContext:
+    """Certificates verified against the system's trust store, host names checked."""
+    return ssl.create_default_context()
+
+
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
     default_port = 443
 
     def __init__(self, host: str, port: int, **kwargs):
         super().__init__(host, port, **kwargs)
-        self._context = ssl.create_default_context()
+        self._context = tls_context()
 
     def connect(self) -> None:
         # The certificate is checked against the host name, the socket goes to the checked address.

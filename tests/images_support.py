@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ssl
 import struct
 import threading
 import zlib
@@ -68,7 +69,7 @@ def redirect(location: str, status: int = 302) -> Route:
 class ImageServer:
     """``http.server`` in a thread on 127.0.0.1; routes map a path to a function that answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.host_headers: list[str] = []
@@ -90,6 +91,8 @@ class ImageServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

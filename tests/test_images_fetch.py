@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
+import subprocess
+
 import pytest
 
 from stories import images
@@ -277,3 +280,46 @@ def test_an_international_host_name_is_resolved_in_its_ascii_form(server):
     assert fetch(f"http://bücher.invalid:{server.port}/a.jpg", resolve=resolve) == JPEG
     assert asked == ["xn--bcher-kva.invalid"]
     assert server.host_headers == [f"xn--bcher-kva.invalid:{server.port}"]
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for images.test, made by openssl."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=images.test",
+         "-addext", "subjectAltName=DNS:images.test"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(settings, certificate):
+    settings.NEWSROOM_IMAGE_ALLOW_PRIVATE = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    with ImageServer(tls=context) as running:
+        running.routes["/a.jpg"] = respond(JPEG)
+        yield running
+
+
+def to_loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+def test_https_checks_the_certificate_against_the_system_trust_store(tls_server):
+    with pytest.raises(ImageRejected, match="CERTIFICATE_VERIFY_FAILED"):
+        fetch(f"https://images.test:{tls_server.port}/a.jpg", resolve=to_loopback)
+
+
+def test_https_to_a_pinned_address_verifies_the_host_name(tls_server, certificate, monkeypatch):
+    # Trust our test certificate; the connection goes to the checked address, the name is verified.
+    def trusting() -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(certificate[0]))
+
+    monkeypatch.setattr(images, "tls_context", trusting)
+    assert fetch(f"https://images.test:{tls_server.port}/a.jpg", resolve=to_loopback) == JPEG
+    with pytest.raises(ImageRejected, match="CERTIFICATE_VERIFY_FAILED|match"):
+        fetch(f"https://other.test:{tls_server.port}/a.jpg", resolve=to_loopback)
