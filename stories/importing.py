@@ -375,17 +375,17 @@ def _story_layout(record: StoryRecord, provider: Provider | None) -> dict:
     )
 
 
-def _related_row(
-    story: Story, position: int, record: RelatedRecord, provider: Provider | None
-) -> RelatedLink:
-    values = {}
+def _related_values(
+    story_id: int | None, position: int, record: RelatedRecord, provider: Provider | None
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     for attr, column in _RELATED_COLUMNS.items():
         value = getattr(record, attr)
         values[column] = _text(value) if column in _RELATED_TEXT else value
-    return RelatedLink(
-        story=story,
+    values.update(
+        story=story_id,
         position=position,
-        provider=provider,
+        provider=provider.pk if provider is not None else None,
         provider_name=record.provider.name if record.provider is not None else "",
         layout=_record_layout(
             record,
@@ -393,8 +393,16 @@ def _related_row(
             provider=_provider_layout(record.provider, provider.domain if provider else None),
         ),
         extra=_extra(record),
-        **values,
     )
+    return values
+
+
+def _related_row(
+    story: Story, position: int, record: RelatedRecord, provider: Provider | None
+) -> RelatedLink:
+    values = _related_values(story.pk, position, record, provider)
+    values["story_id"], values["provider_id"] = values.pop("story"), values.pop("provider")
+    return RelatedLink(**values)
 
 
 def _related_record(row: RelatedLink) -> RelatedRecord:
@@ -638,7 +646,7 @@ class _Importer:
         self.topics: dict[str, Topic] = {}
         self._new_providers: list[str] = []
         self._new_topics: list[str] = []
-        self._entries: list[ImportRunStory] = []
+        self._entries: list[dict[str, Any]] = []
         self._written: set[int] = set()  # stories this run created or changed
 
     # --- batch
@@ -680,7 +688,7 @@ class _Importer:
             known[source_hash] = (pk, touched or [], title)
         results: list[FileResult | None] = [None] * len(chunk)
         pending: list[tuple[int, str, str, StoryRecord, str]] = []
-        self._entries: list[ImportRunStory] = []
+        self._entries: list[dict[str, Any]] = []
         for index, (source, data, error) in enumerate(chunk):
             if data is None:
                 results[index] = FileResult(path=source.path, outcome=FAILED, reason=error)
@@ -726,14 +734,35 @@ class _Importer:
                     self._written.add(results[index].story_id)
                 stories.pop(key, None)  # a later file for this story must see what this one wrote
         if self._entries:
-            ImportRunStory.objects.bulk_create(self._entries)
+            entries = _Rows(ImportRunStory)
+            for values in self._entries:
+                entries.add(**values)
+            entries.write()
+            self._entries.clear()
         for result in results:
             if result is not None:
                 self._result(result)
 
-    def _entry(self, **fields) -> None:
+    def _entry(
+        self,
+        *,
+        story_id: int | None,
+        path: str,
+        outcome: str,
+        previous: dict | None = None,
+        conflicts: list[str] | None = None,
+    ) -> None:
         if self.run is not None:
-            self._entries.append(ImportRunStory(run=self.run, **fields))
+            self._entries.append(
+                {
+                    "run": self.run.pk,
+                    "story": story_id,
+                    "path": path,
+                    "outcome": outcome,
+                    "previous": previous,
+                    "conflicts": conflicts or [],
+                }
+            )
 
     def _editorial_relevant(self, touched: list[str]) -> bool:
         return any(f in EDITORIAL_FIELDS for f in touched)
@@ -880,70 +909,86 @@ class _Importer:
     def _bulk_create(
         self, items: list[tuple[int, str, str, StoryRecord, str]]
     ) -> list[tuple[int, FileResult]]:
-        stories = []
+        """Rows for many new stories, written with one ``executemany`` per table.
+
+        Tuples straight from the records, no model instances: Django's per-value work
+        in ``bulk_create`` would cost more than parsing the files.
+        """
+        now = timezone.now()
+        stories = _Rows(Story)
+        keys: list[str] = []
         for _index, _path, source_hash, record, key in items:
             provider = self._provider(record.provider)
             state = State.PUBLISHED if (record.published and self.can_publish) else State.IN_REVIEW
-            stories.append(
-                Story(
-                    identity_key=key,
-                    provider=provider,
-                    state=state,
-                    source_hash=source_hash,
-                    layout=_story_layout(record, provider),
-                    extra=_extra(record),
-                    editor_touched=[],
-                    **_story_values(record),
-                )
+            stories.add(
+                identity_key=key,
+                provider=provider.pk,
+                state=state,
+                source_hash=source_hash,
+                layout=_story_layout(record, provider),
+                extra=_extra(record),
+                editor_touched=[],
+                created_at=now,
+                updated_at=now,
+                **_story_values(record),
             )
-        Story.objects.bulk_create(stories)
-        topics: list[StoryTopic] = []
-        images: list[Image] = []
-        links: list[tuple[RelatedLink, RelatedRecord]] = []
-        for story, (_index, _path, _hash, record, _key) in zip(stories, items, strict=True):
+            keys.append(key)
+        stories.write()
+        ids = dict(Story.objects.filter(identity_key__in=keys).values_list("identity_key", "id"))
+        topics = _Rows(StoryTopic)
+        images = _Rows(Image)
+        links = _Rows(RelatedLink)
+        related: list[tuple[int, int, RelatedRecord]] = []
+        for _index, _path, _hash, record, key in items:
+            story_id = ids[key]
             for position, name in enumerate(dict.fromkeys(record.topics or ())):
-                topics.append(StoryTopic(story=story, topic=self._topic(name), position=position))
-            images += _image_rows(record.images, role=Image.Role.LEAD, story=story)
-            images += _image_rows(
-                record.provider.images if record.provider else None, role=Image.Role.PROVIDER, story=story
-            )
+                topics.add(story=story_id, topic=self._topic(name).pk, position=position)
+            _add_images(images, record.images, role=Image.Role.LEAD, story=story_id)
+            if record.provider is not None:
+                _add_images(images, record.provider.images, role=Image.Role.PROVIDER, story=story_id)
             for position, item in enumerate(record.related or ()):
-                links.append((_related_row(story, position, item, self._provider(item.provider)), item))
-        StoryTopic.objects.bulk_create(topics)
-        if links:
-            RelatedLink.objects.bulk_create([link for link, _ in links])
-            for link, item in links:
-                images += _image_rows(item.images, role=Image.Role.RELATED, related_link=link)
+                provider = self._provider(item.provider)
+                links.add(**_related_values(story_id, position, item, provider))
+                related.append((story_id, position, item))
+        topics.write()
+        if related:
+            links.write()
+            link_ids = {
+                (story_id, position): pk
+                for pk, story_id, position in RelatedLink.objects.filter(
+                    story_id__in=list(ids.values())
+                ).values_list("id", "story_id", "position")
+            }
+            for story_id, position, item in related:
+                link_id = link_ids[(story_id, position)]
+                _add_images(images, item.images, role=Image.Role.RELATED, related_link=link_id)
                 if item.provider is not None:
-                    images += _image_rows(item.provider.images, role=Image.Role.PROVIDER, related_link=link)
-        Image.objects.bulk_create(images)
-        actor = self.actor if getattr(self.actor, "is_authenticated", False) else None
-        AuditEntry.objects.bulk_create(
-            AuditEntry(
-                story=story,
-                story_title=story.title,
-                actor=actor,
-                import_run=self.run,
+                    _add_images(images, item.provider.images, role=Image.Role.PROVIDER, related_link=link_id)
+        images.write()
+        actor_id = self.actor.pk if getattr(self.actor, "is_authenticated", False) else None
+        audits = _Rows(AuditEntry)
+        results = []
+        for index, path, _hash, record, key in items:
+            state = State.PUBLISHED if (record.published and self.can_publish) else State.IN_REVIEW
+            audits.add(
+                story=ids[key],
+                story_title=record.title,
+                actor=actor_id,
+                import_run=self.run.pk if self.run is not None else None,
                 action="import",
                 field="state",
                 before=None,
-                after=story.state,
+                after=state,
                 comment="Created by import.",
+                created_at=now,
             )
-            for story in stories
-        )
-        results = []
-        for story, (index, path, _hash, record, _key) in zip(stories, items, strict=True):
-            self._entry(story=story, path=path, outcome=CREATED)
+            self._entry(story_id=ids[key], path=path, outcome=CREATED)
             changes = _changes(None, record) if self.collect else {}
-            results.append(
-                (
-                    index,
-                    FileResult(
-                        path=path, outcome=CREATED, story_id=story.pk, changes=changes, title=story.title
-                    ),
-                )
+            result = FileResult(
+                path=path, outcome=CREATED, story_id=ids[key], changes=changes, title=record.title
             )
+            results.append((index, result))
+        audits.write()
         return results
 
     def _create(self, path: str, record: StoryRecord, key: str, source_hash: str) -> FileResult:
@@ -973,7 +1018,7 @@ class _Importer:
             after=state,
             comment="Created by import.",
         )
-        self._entry(story=story, path=path, outcome=CREATED)
+        self._entry(story_id=story.pk, path=path, outcome=CREATED)
         changes = _changes(None, record) if self.collect else {}
         return FileResult(path=path, outcome=CREATED, story_id=story.pk, changes=changes, title=story.title)
 
@@ -981,7 +1026,7 @@ class _Importer:
         if source_hash in (story.layout or {}).get("seen", ()):
             # A version of this story that a later file has replaced (e.g. one article
             # filed under two names in the batch): applying it again would flip the story back.
-            self._entry(story=story, path=path, outcome=UNCHANGED)
+            self._entry(story_id=story.pk, path=path, outcome=UNCHANGED)
             return FileResult(path=path, outcome=UNCHANGED, story_id=story.pk, title=story.title)
         base = _base_record(story)
         current = _apply_editorial(
@@ -1051,7 +1096,7 @@ class _Importer:
             if quiet:
                 Story.objects.filter(pk=story.pk).update(**quiet)
             outcome = CONFLICT if conflicts else UNCHANGED
-            self._entry(story=story, path=path, outcome=outcome, conflicts=conflicts)
+            self._entry(story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts)
             return FileResult(
                 path=path, outcome=outcome, story_id=story.pk, conflicts=conflicts, title=story.title
             )
@@ -1099,7 +1144,7 @@ class _Importer:
                     after=after,
                     comment="Changed by import.",
                 )
-        self._entry(story=story, path=path, outcome=outcome, previous=previous, conflicts=conflicts)
+        self._entry(story_id=story.pk, path=path, outcome=outcome, previous=previous, conflicts=conflicts)
         changes = _changes(current, effective) if self.collect else {}
         return FileResult(
             path=path,
@@ -1161,6 +1206,69 @@ class _Importer:
                     )
         if new_images:
             Image.objects.bulk_create(new_images)
+
+
+class _Rows:
+    """Rows for one table, written with one ``executemany``; unset columns get the field default."""
+
+    def __init__(self, model):
+        self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        self.names = [f.name for f in self.fields]
+        self.defaults = {f.name: f.get_default() for f in self.fields}
+        quote = connection.ops.quote_name
+        # Table and column names come from the model and are quoted; values are parameters.
+        self.sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+            quote(model._meta.db_table),
+            ", ".join(quote(f.column) for f in self.fields),
+            ", ".join(["%s"] * len(self.fields)),
+        )
+        self.prepare = [_preparer(f) for f in self.fields]
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, **values: Any) -> None:
+        self.rows.append(values)
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        defaults, names, prepare = self.defaults, self.names, self.prepare
+        params = []
+        for values in self.rows:
+            row = []
+            for name, prep in zip(names, prepare, strict=True):
+                value = values[name] if name in values else defaults[name]
+                row.append(value if prep is None or value is None else prep(value))
+            params.append(row)
+        with connection.cursor() as cursor:
+            cursor.executemany(self.sql, params)
+        self.rows = []
+
+
+def _preparer(field) -> Callable[[Any], Any] | None:
+    kind = field.get_internal_type()
+    if kind == "JSONField":
+        return lambda value: field.get_db_prep_save(value, connection)
+    if kind == "DateTimeField":
+        return connection.ops.adapt_datetimefield_value
+    if kind in ("DateField", "TimeField", "DecimalField", "UUIDField", "DurationField"):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None
+
+
+def _add_images(rows: _Rows, images: Sequence[ImageRecord] | None, *, role: str, **owner: int) -> None:
+    for position, image in enumerate(images or ()):
+        rows.add(
+            role=role,
+            position=position,
+            url=_text(image.url),
+            width=image.width,
+            height=image.height,
+            is_cached=image.is_cached,
+            title=image.title,
+            layout=_record_layout(image),
+            extra=_extra(image),
+            **owner,
+        )
 
 
 SEEN_HASHES = 16
