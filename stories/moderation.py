@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import workflow
 from .filters import ModerationFilter
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
+from .images import renditions
 from .models import Image, State, Story, StoryTopic, Topic
 from .workflow import TRANSITIONS, StaleStoryError, Transition, WorkflowError
 
@@ -50,8 +51,11 @@ class Row:
 
 
 def _thumbnail(story: Story) -> str | None:
-    # Only http(s) URLs ever become an image source.
+    """Our cached copy of the lead image when there is one, else its http(s) URL (never another scheme)."""
     for image in story.images.all():
+        local = renditions(image)
+        if local:
+            return local[0].fallback_url
         if image.url.lower().startswith(("https://", "http://")):
             return image.url
     return None

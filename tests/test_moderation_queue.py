@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stories import workflow
-from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story
+from stories.models import AuditEntry, Image, ImportRun, ImportRunStory, State, Story
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -356,3 +356,21 @@ def test_editor_gets_only_the_bulk_moves_that_fit_the_state_shown(editor_client)
     drafts = editor_client.get(reverse(QUEUE), {"state": "draft"}).content.decode()
     assert 'id="bulk-form"' not in in_review
     assert '<option value="submit">' in drafts and '<option value="publish">' not in drafts
+
+
+def test_queue_prefers_the_cached_thumbnail_and_never_shows_other_url_schemes(moderator_client):
+    cached = make_story(state=State.IN_REVIEW, title="Cached", images=0)
+    Image.objects.create(
+        story=cached,
+        role=Image.Role.LEAD,
+        url="https://img.example/remote.jpg",
+        cache_status=Image.CacheStatus.CACHED,
+        thumbnails={
+            "sizes": [{"width": 160, "height": 90, "webp": "thumbs/a.webp", "fallback": "thumbs/a.jpg"}]
+        },
+    )
+    odd = make_story(state=State.IN_REVIEW, title="Odd scheme", images=0)
+    Image.objects.create(story=odd, role=Image.Role.LEAD, url="javascript:alert(1)")
+    body = moderator_client.get(reverse(QUEUE)).content.decode()
+    assert "thumbs/a.jpg" in body and "remote.jpg" not in body
+    assert "javascript:" not in body
