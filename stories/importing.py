@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
 from django.utils.text import slugify
@@ -113,11 +113,11 @@ def _limit() -> int:
     return int(settings.NEWSROOM_MAX_STORY_FILE_BYTES)
 
 
-def _file_opener(path: str) -> Callable[[], bytes]:
+def _file_opener(path: str, limit: int | None = None) -> Callable[[], bytes]:
     def read() -> bytes:
         # One byte past the limit is enough for the parser to refuse an oversized file.
         with open(path, "rb") as handle:
-            return handle.read(_limit() + 1)
+            return handle.read((limit if limit is not None else _limit()) + 1)
 
     return read
 
@@ -156,8 +156,9 @@ def iter_story_sources(paths: Iterable[str], *, stdin: BinaryIO | None = None) -
                 dirnames[:] = [d for d in dirnames if not d.startswith(".")]
                 found += [os.path.join(root, name) for name in filenames if is_story_file(name)]
             # Paths only (small); the files themselves are read one at a time.
+            limit = _limit()
             for full in sorted(found):
-                yield StorySource(path=full, opener=_file_opener(full))
+                yield StorySource(path=full, opener=_file_opener(full, limit))
         elif os.path.isfile(path):
             yield StorySource(path=path, opener=_file_opener(path))
         else:
@@ -795,6 +796,52 @@ class _Importer:
             for topic in Topic.objects.filter(name__in=missing_names):
                 self.topics[topic.name] = topic
 
+    def _create_references(self, records: list[StoryRecord]) -> None:
+        """Providers and topics that none of the stored stories use yet, created in bulk.
+
+        Anything unusual (a slug already taken, a clash with a concurrent import) is
+        left to ``_provider``/``_topic``, which handle it one at a time.
+        """
+        providers: dict[str, ProviderRecord] = {}
+        names: dict[str, None] = {}
+        for record in records:
+            names.update(dict.fromkeys(record.topics or ()))
+            for provider in [record.provider] + [r.provider for r in record.related or ()]:
+                if provider is not None and provider.domain:
+                    domain = provider.domain.strip().lower()
+                    if domain not in self.providers:
+                        providers.setdefault(domain, provider)
+        if providers:
+            new = []
+            for domain, provider in providers.items():
+                logo = provider.images[0] if provider.images and provider.images[0].url else None
+                new.append(
+                    Provider(
+                        name=provider.name,
+                        domain=domain,
+                        logo_url=logo.url if logo else "",
+                        logo_width=logo.width if logo else None,
+                        logo_height=logo.height if logo else None,
+                    )
+                )
+            Provider.objects.bulk_create(new, ignore_conflicts=True)
+            for provider in Provider.objects.filter(domain__in=list(providers)):
+                self.providers[provider.domain.lower()] = provider
+                self._new_providers.append(provider.domain.lower())
+        missing = [name for name in names if name not in self.topics]
+        if missing:
+            bases = {name: slugify(name)[:200] or "topic" for name in missing}
+            taken = set(Topic.objects.filter(slug__in=set(bases.values())).values_list("slug", flat=True))
+            new_topics = []
+            for name, base in bases.items():
+                if base not in taken:
+                    taken.add(base)
+                    new_topics.append(Topic(name=name, slug=base))
+            Topic.objects.bulk_create(new_topics, ignore_conflicts=True)
+            for topic in Topic.objects.filter(name__in=[t.name for t in new_topics]):
+                self.topics[topic.name] = topic
+                self._new_topics.append(topic.name)
+
     def _provider(self, record: ProviderRecord | None) -> Provider | None:
         if record is None or not record.domain:
             return None
@@ -915,6 +962,7 @@ class _Importer:
         in ``bulk_create`` would cost more than parsing the files.
         """
         now = timezone.now()
+        self._create_references([item[3] for item in items])
         stories = _Rows(Story)
         keys: list[str] = []
         for _index, _path, source_hash, record, key in items:
@@ -1212,17 +1260,21 @@ class _Rows:
     """Rows for one table, written with one ``executemany``; unset columns get the field default."""
 
     def __init__(self, model):
+        self.connection = connections[DEFAULT_DB_ALIAS]
         self.fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         self.names = [f.name for f in self.fields]
-        self.defaults = {f.name: f.get_default() for f in self.fields}
-        quote = connection.ops.quote_name
+        self.prepare = [_preparer(f, self.connection) for f in self.fields]
+        self.defaults = []
+        for f, prep in zip(self.fields, self.prepare, strict=True):
+            default = f.get_default()
+            self.defaults.append(default if prep is None or default is None else prep(default))
+        quote = self.connection.ops.quote_name
         # Table and column names come from the model and are quoted; values are parameters.
         self.sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
             quote(model._meta.db_table),
             ", ".join(quote(f.column) for f in self.fields),
             ", ".join(["%s"] * len(self.fields)),
         )
-        self.prepare = [_preparer(f) for f in self.fields]
         self.rows: list[dict[str, Any]] = []
 
     def add(self, **values: Any) -> None:
@@ -1231,27 +1283,31 @@ class _Rows:
     def write(self) -> None:
         if not self.rows:
             return
-        defaults, names, prepare = self.defaults, self.names, self.prepare
+        columns = list(zip(self.names, self.prepare, self.defaults, strict=True))
         params = []
         for values in self.rows:
             row = []
-            for name, prep in zip(names, prepare, strict=True):
-                value = values[name] if name in values else defaults[name]
-                row.append(value if prep is None or value is None else prep(value))
+            for name, prep, default in columns:
+                if name not in values:
+                    row.append(default)
+                else:
+                    value = values[name]
+                    row.append(value if prep is None or value is None else prep(value))
             params.append(row)
-        with connection.cursor() as cursor:
+        with self.connection.cursor() as cursor:
             cursor.executemany(self.sql, params)
         self.rows = []
 
 
-def _preparer(field) -> Callable[[Any], Any] | None:
+def _preparer(field, conn) -> Callable[[Any], Any] | None:
     kind = field.get_internal_type()
     if kind == "JSONField":
-        return lambda value: field.get_db_prep_save(value, connection)
+        adapt, encoder = conn.ops.adapt_json_value, field.encoder
+        return lambda value: adapt(value, encoder)
     if kind == "DateTimeField":
-        return connection.ops.adapt_datetimefield_value
+        return conn.ops.adapt_datetimefield_value
     if kind in ("DateField", "TimeField", "DecimalField", "UUIDField", "DurationField"):
-        return lambda value: field.get_db_prep_save(value, connection)
+        return lambda value: field.get_db_prep_save(value, conn)
     return None
 
 
