@@ -236,7 +236,7 @@ def transition(
         )
     if spec.comment_required and not comment:
         what = "a reason" if action == REJECT else "a comment"
-        raise WorkflowError(f"{spec.label} needs {what}.")
+        raise WorkflowError(f"{spec.label} of “{story.title}” needs {what}.")
     if action != PUBLISH and (go_live_at is not UNSET or expire_at is not UNSET):
         raise WorkflowError("A go-live or expiry time can only be given when publishing.")
 
