@@ -190,6 +190,24 @@ def test_unchanged_reimport_takes_a_fixed_number_of_queries(tmp_path, django_ass
     assert report.counts["unchanged"] == 40
 
 
+def test_new_stories_are_written_with_a_fixed_number_of_queries(tmp_path, django_assert_max_num_queries):
+    for n in range(40):
+        write(
+            tmp_path,
+            f"{n}.md",
+            story_file(f"story-{n}", related=True, topics=(f"Topic {n}",), domain=f"p{n}.example"),
+        )
+
+    with django_assert_max_num_queries(30):
+        report = run_import(tmp_path)
+
+    assert report.counts["created"] == 40
+    assert (Story.objects.count(), RelatedLink.objects.count(), Topic.objects.count()) == (40, 40, 40)
+    assert Image.objects.count() == 80
+    assert AuditEntry.objects.filter(import_run=report.run).count() == 40
+    assert ImportRunStory.objects.filter(run=report.run, outcome="created").count() == 40
+
+
 def test_changed_file_updates_the_story_and_keeps_what_undo_needs(tmp_path):
     write(tmp_path, "a.md", story_file("alpha", excerpt="Old.", quality=10, related=True))
     run_import(tmp_path)
