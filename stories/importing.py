@@ -1226,9 +1226,18 @@ class _Importer:
                 )
         new_images: list[Image] = []
         if images:
-            if not fresh:
-                Image.objects.filter(story=story, role=Image.Role.LEAD).delete()
-            new_images += _image_rows(record.images, role=Image.Role.LEAD, story=story)
+            wanted = _image_rows(record.images, role=Image.Role.LEAD, story=story)
+            existing = [] if fresh else list(Image.objects.filter(story=story, role=Image.Role.LEAD))
+            if existing and [i.url for i in existing] == [i.url for i in wanted]:
+                # Same pictures: keep the rows, and with them the local cached copies.
+                for row, image in zip(existing, wanted, strict=True):
+                    for name in _IMAGE_SOURCE_FIELDS:
+                        setattr(row, name, getattr(image, name))
+                Image.objects.bulk_update(existing, _IMAGE_SOURCE_FIELDS)
+            else:
+                if existing:
+                    Image.objects.filter(pk__in=[i.pk for i in existing]).delete()
+                new_images += wanted
         if provider_images:
             if not fresh:
                 Image.objects.filter(story=story, role=Image.Role.PROVIDER).delete()
@@ -1345,6 +1354,9 @@ def _seen_after(story: Story, new_hash: str, *, same_run: bool) -> dict:
 def _db_reason(exc: Exception) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"the database refused the story: {message}"
+
+
+_IMAGE_SOURCE_FIELDS = ["position", "width", "height", "is_cached", "title", "layout", "extra"]
 
 
 class _Stale(Exception):

@@ -232,6 +232,18 @@ def test_changed_file_updates_the_story_and_keeps_what_undo_needs(tmp_path):
     assert entry.previous["record"]["excerpt"] == "Old."
 
 
+def test_update_that_keeps_the_image_url_keeps_the_image_row(tmp_path):
+    write(tmp_path, "a.md", story_file("alpha"))
+    run_import(tmp_path)
+    image = Image.objects.get(role=Image.Role.LEAD)
+    write(tmp_path, "a.md", story_file("alpha").replace("width: 800", "width: 1024"))
+
+    run_import(tmp_path)
+
+    image_after = Image.objects.get(role=Image.Role.LEAD)
+    assert (image_after.pk, image_after.width) == (image.pk, 1024)
+
+
 def test_restore_story_puts_back_the_previous_version(tmp_path):
     write(tmp_path, "a.md", story_file("alpha", excerpt="Old.", quality=10, related=True))
     run_import(tmp_path)
