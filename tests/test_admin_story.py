@@ -287,3 +287,36 @@ def test_change_page_shows_related_links_and_images_inline_in_order(editor_clien
     titles = [link.title for link in story.related_links.all()]
     assert [body.index(t) for t in titles] == sorted(body.index(t) for t in titles)
     assert 'id="related_links-group"' in body and 'id="images-group"' in body
+
+
+MOVES = [
+    ("submit", State.DRAFT, State.IN_REVIEW),
+    ("publish", State.IN_REVIEW, State.PUBLISHED),
+    ("unpublish", State.PUBLISHED, State.IN_REVIEW),
+    ("reject", State.IN_REVIEW, State.REJECTED),
+    ("request_changes", State.IN_REVIEW, State.DRAFT),
+]
+MAY = {"moderator": {m[0] for m in MOVES}, "editor": {"submit"}, "staff_without_roles": set()}
+
+
+@pytest.mark.parametrize("persona", ["moderator", "editor", "staff_without_roles", "anonymous"])
+@pytest.mark.parametrize(("action", "source", "target"), MOVES)
+def test_every_move_over_http_is_applied_or_refused_per_role(
+    client, request, persona, action, source, target
+):
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+    story = make_story(state=source)
+    response = client.post(
+        workflow_url(story), {"action": action, "expected_version": "1", "comment": "Because"}
+    )
+    story.refresh_from_db()
+    if persona == "anonymous":
+        assert response.status_code == 302 and reverse("admin:login") in response["Location"]
+        assert story.state == source
+    elif action in MAY[persona]:
+        assert response.status_code == 302
+        assert story.state == target
+    else:
+        assert response.status_code == 403
+        assert story.state == source
