@@ -19,6 +19,7 @@ from stories import workflow
 from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
 from stories.models import State, Story
 from stories.seedformat import identity_key_for, parse_story
+from tests.conftest import make_story, make_topic
 from tests.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +117,24 @@ def test_every_real_story_file_round_trips_exactly():
 
     assert mismatches == []
     assert identical == len(files)
+
+
+def test_story_made_outside_a_file_exports_to_a_file_that_imports_back_as_itself(tmp_path):
+    topic = make_topic("Robots")
+    story = make_story(title="Made by hand", topics=[topic], related=2)
+    text = export_story(stories_for_export().get(pk=story.pk))
+    record = parse_story(text.encode("utf-8"))
+    assert (record.title, record.topics, len(record.related)) == ("Made by hand", ("Robots",), 2)
+    assert record.published is True
+    story.identity_key = identity_key_for(record)
+    story.save(update_fields=["identity_key"])
+    write(tmp_path, "hand.md", text)
+
+    report = import_stories(iter_story_sources([str(tmp_path)]))
+
+    assert report.counts["updated"] + report.counts["unchanged"] == 1
+    assert Story.objects.count() == 1
+    assert export_story(stories_for_export().get(pk=story.pk)) == text
 
 
 def test_export_shows_current_editorial_values(tmp_path, editor, moderator):
