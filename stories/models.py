@@ -110,6 +110,7 @@ class Story(models.Model):
             models.Index(fields=["-heat"], name="story_heat"),
             models.Index(fields=["-quality"], name="story_quality"),
             models.Index(fields=["provider", "-published_at"], name="story_provider_published"),
+            models.Index(fields=["source_hash"], name="story_source_hash"),
         ]
         permissions = [
             ("publish_story", "Can publish, unpublish, reject and schedule stories"),
