@@ -212,7 +212,10 @@ def fetch_image_bytes(
         url = html.unescape(url)
     deadline = time.monotonic() + policy.total_timeout
     for _hop in range(policy.max_redirects + 1):
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            raise ImageRejected("the URL is malformed") from None
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS:
             raise ImageRejected(f"only http and https URLs are fetched, not {scheme or 'a relative URL'!r}")

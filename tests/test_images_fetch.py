@@ -323,3 +323,9 @@ def test_https_to_a_pinned_address_verifies_the_host_name(tls_server, certificat
     assert fetch(f"https://images.test:{tls_server.port}/a.jpg", resolve=to_loopback) == JPEG
     with pytest.raises(ImageRejected, match="CERTIFICATE_VERIFY_FAILED|match"):
         fetch(f"https://other.test:{tls_server.port}/a.jpg", resolve=to_loopback)
+
+
+@pytest.mark.parametrize("url", ["http://[::1/a.jpg", "http://example.com:99999/a.jpg", "http:///a.jpg"])
+def test_malformed_urls_are_refused_with_a_reason(url):
+    with pytest.raises(ImageRejected, match="malformed|invalid port|no host"):
+        fetch_image_bytes(url, policy=FetchPolicy.from_settings())
