@@ -548,8 +548,9 @@ def cache_images(
     if progress and total:
         progress(done, total)
     if by_url:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cache-images") as pool:
-            futures = {pool.submit(fetch_and_store, url, policy=policy): url for url in by_url}
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cache-images")
+        futures = {pool.submit(fetch_and_store, url, policy=policy): url for url in by_url}
+        try:
             for future in as_completed(futures):
                 url = futures[future]
                 ids = by_url[url]
@@ -567,6 +568,9 @@ def cache_images(
                 done += len(ids)
                 if progress:
                     progress(done, total)
+        finally:
+            # Interrupted (Ctrl-C): drop what has not started; finished images are already recorded.
+            pool.shutdown(wait=True, cancel_futures=True)
     return report
 
 

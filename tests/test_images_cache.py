@@ -361,3 +361,19 @@ def test_an_editors_upload_is_never_fetched_again(server, editor):
     out, _ = run("--force")
     assert out.strip() == "cached 0, failed 0, skipped 1"
     assert story.images.get().cache_status == Image.CacheStatus.CACHED
+
+
+def test_an_interrupted_run_keeps_what_it_finished_and_the_next_run_resumes(server):
+    for n in range(3):
+        story_with_image(server, f"/img{n}.jpg", make_image_bytes("JPEG", (400, 300)))
+
+    def interrupt(done: int, total: int) -> None:
+        if done:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache_images(workers=1, progress=interrupt)
+    statuses = sorted(Image.objects.values_list("cache_status", flat=True))
+    assert statuses == ["cached", "pending", "pending"]
+    out, _ = run()
+    assert out.strip() == "cached 2, failed 0, skipped 1"
