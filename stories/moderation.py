@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -25,8 +25,8 @@ from . import workflow
 from .filters import ModerationFilter
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
 from .images import renditions
-from .models import Image, State, Story, StoryTopic, Topic
-from .workflow import TRANSITIONS, StaleStoryError, Transition, WorkflowError
+from .models import State, Story, Topic
+from .workflow import TRANSITIONS, Transition, WorkflowError
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
@@ -64,14 +64,8 @@ def _thumbnail(story: Story) -> str | None:
 def queue_queryset():
     return (
         Story.objects.filter(state__in=QUEUE_STATES)
-        .select_related("provider")
+        .with_cards()
         .annotate(related_count=Count("related_links", distinct=True))
-        .prefetch_related(
-            Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic")),
-            Prefetch(
-                "images", queryset=Image.objects.filter(role=Image.Role.LEAD).order_by("position", "id")
-            ),
-        )
     )
 
 
@@ -142,12 +136,7 @@ def _require(request: HttpRequest, action: str) -> None:
 
 
 def _queue_story(pk: int) -> Story:
-    return get_object_or_404(
-        Story.objects.prefetch_related(
-            Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic"))
-        ),
-        pk=pk,
-    )
+    return get_object_or_404(Story.objects.with_cards(), pk=pk)
 
 
 @require_POST
@@ -214,33 +203,25 @@ def bulk(request: HttpRequest) -> HttpResponse:
     action = form.cleaned_data["action"]
     _require(request, action)
     ids = form.cleaned_data["ids"]
-    stories = {s.pk: s for s in Story.objects.filter(pk__in=ids)}
-    versions = posted_versions(request.POST, ids)
-    done, skipped = 0, []
-    for pk in ids:
-        story = stories.get(pk)
-        if story is None:
-            skipped.append(f"story #{pk} no longer exists.")
-            continue
-        if pk not in versions:
-            # Bulk actions only apply to what the moderator saw; a row without its version is not that.
-            skipped.append(f"“{story.title}”: the page did not say which version you saw.")
-            continue
-        try:
-            workflow.transition(
-                story,
-                action=action,
-                actor=request.user,
-                comment=reason_for(request.POST, pk, form.cleaned_data["reason"]),
-                expected_version=versions[pk],
-            )
-        except (StaleStoryError, WorkflowError) as error:
-            skipped.append(str(error))
-        else:
-            done += 1
-    label = TRANSITIONS[action].label.lower()
+    stories = Story.objects.filter(pk__in=ids).order_by("pk")
+    missing = len(set(ids)) - len(stories)
+    result = workflow.apply_each(
+        stories,
+        lambda story, seen: workflow.transition(
+            story,
+            action=action,
+            actor=request.user,
+            comment=reason_for(request.POST, story.pk, form.cleaned_data["reason"]),
+            expected_version=seen,
+        ),
+        versions=posted_versions(request.POST, ids),
+        require_version=True,
+    )
+    if missing:
+        result.skipped.append(f"{missing} selected stories no longer exist.")
+    done, skipped = result.summary(TRANSITIONS[action].label + ":")
     if done:
-        messages.success(request, f"{label.capitalize()}: {done} {'story' if done == 1 else 'stories'}.")
+        messages.success(request, done)
     if skipped:
-        messages.warning(request, f"Skipped {len(skipped)}: " + " ".join(skipped))
+        messages.warning(request, skipped)
     return _back(request)

@@ -30,14 +30,14 @@ Decisions where the product brief leaves a choice:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from providers.models import Provider
@@ -158,6 +158,50 @@ def may(actor, action: str) -> bool:
 def available_transitions(story: Story, actor) -> list[Transition]:
     """The transitions ``actor`` may apply to ``story`` in its current state."""
     return [t for t in TRANSITIONS.values() if story.state in t.sources and may(actor, t.action)]
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the stories changed, and why each other one was skipped."""
+
+    done: list[Story] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def summary(self, verb: str) -> tuple[str | None, str | None]:
+        done = (
+            f"{verb} {len(self.done)} {'story' if len(self.done) == 1 else 'stories'}." if self.done else None
+        )
+        skipped = f"Skipped {len(self.skipped)}: " + " ".join(self.skipped) if self.skipped else None
+        return done, skipped
+
+
+def apply_each(
+    stories: Iterable[Story],
+    change: Callable[[Story, int | None], object],
+    *,
+    versions: Mapping[int, int],
+    require_version: bool = False,
+) -> BulkResult:
+    """Apply ``change(story, version_seen)`` to each story in its own transaction.
+
+    A story that may not take the change, or that changed since ``versions``
+    were read, is skipped and reported; the others go ahead.
+    """
+    result = BulkResult()
+    for story in stories:
+        seen = versions.get(story.pk)
+        if seen is None and require_version:
+            result.skipped.append(f"“{story.title}”: the page did not say which version you saw.")
+            continue
+        try:
+            change(story, seen)
+        except PermissionDenied as error:
+            result.skipped.append(f"“{story.title}”: {error or 'not allowed'}")
+        except WorkflowError as error:
+            result.skipped.append(str(error))
+        else:
+            result.done.append(story)
+    return result
 
 
 def _audit_value(value: Any) -> Any:
@@ -520,10 +564,7 @@ def merge_topics(*, survivor: Topic, duplicates: Sequence[Topic], actor) -> int:
     duplicate_pks = {t.pk for t in duplicates}
     names = ", ".join(t.name for t in duplicates)
     stories = (
-        Story.objects.filter(story_topics__topic__in=duplicate_pks)
-        .distinct()
-        .prefetch_related(_topics_prefetch())
-        .order_by("pk")
+        Story.objects.filter(story_topics__topic__in=duplicate_pks).distinct().with_cards().order_by("pk")
     )
     changed = 0
     for story in stories:
@@ -537,10 +578,6 @@ def merge_topics(*, survivor: Topic, duplicates: Sequence[Topic], actor) -> int:
         changed += 1
     Topic.objects.filter(pk__in=duplicate_pks).delete()
     return changed
-
-
-def _topics_prefetch() -> Prefetch:
-    return Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic"))
 
 
 @transaction.atomic

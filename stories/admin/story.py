@@ -11,7 +11,7 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -35,12 +35,8 @@ from stories.forms import (
     reason_for,
     version_field_name,
 )
-from stories.models import AuditEntry, Image, RelatedLink, Story, StoryTopic, Topic
+from stories.models import AuditEntry, Image, RelatedLink, Story, Topic
 from stories.workflow import CONTENT_FIELDS, StaleStoryError, WorkflowError
-
-
-def _topics_prefetch() -> Prefetch:
-    return Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic"))
 
 
 def _format_value(value) -> str:
@@ -126,7 +122,14 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
     form = StoryAdminForm
     change_form_template = "admin/stories/story/change_form.html"
     list_display = (
-        lead_thumbnail, "title", "provider", "state_column", "quality", "heat", "published_at", "topic_list"
+        lead_thumbnail,
+        "title",
+        "provider",
+        "state_column",
+        "quality",
+        "heat",
+        "published_at",
+        "topic_list",
     )
     list_display_links = ("title",)
     list_editable = ("quality", "heat")
@@ -173,10 +176,8 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
     # --- Lists ---------------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Story]:
-        return super().get_queryset(request).prefetch_related(
-            _topics_prefetch(),
-            Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD)),
-        )
+        # Provider, topics and lead image in a fixed number of queries, whatever the page size.
+        return super().get_queryset(request).with_cards()
 
     @admin.display(description="state", ordering="state")
     def state_column(self, story: Story) -> str:
@@ -215,7 +216,7 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
             if topics:
                 workflow.update_editorial(obj, actor=request.user, topics=topics)
             return
-        current = Story.objects.prefetch_related(_topics_prefetch()).get(pk=obj.pk)
+        current = Story.objects.with_cards().get(pk=obj.pk)
         changed = set(form.changed_data)
         editorial = {name: form.cleaned_data[name] for name in ("quality", "heat") if name in changed}
         if "topic_choices" in changed:
@@ -321,24 +322,14 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
         verb: str,
         change: Callable[[Story, int | None], object],
     ) -> None:
-        """Apply ``change`` to each story, skipping (and reporting) the ones that cannot take it."""
-        stories = list(queryset.order_by("pk"))  # get_queryset() already prefetches topics
+        """Apply ``change`` to each selected story, skipping (and reporting) the ones that cannot take it."""
+        stories = list(queryset.order_by("pk"))
         versions = posted_versions(request.POST, [s.pk for s in stories])
-        done: list[Story] = []
-        skipped: list[str] = []
-        for story in stories:
-            try:
-                change(story, versions.get(story.pk))
-            except PermissionDenied as error:
-                skipped.append(f"“{story.title}” ({error or 'not allowed'})")
-            except WorkflowError as error:
-                skipped.append(str(error))
-            else:
-                done.append(story)
+        done, skipped = workflow.apply_each(stories, change, versions=versions).summary(verb)
         if done:
-            self.message_user(request, f"{verb} {len(done)} {'story' if len(done) == 1 else 'stories'}.")
+            self.message_user(request, done)
         if skipped:
-            self.message_user(request, f"Skipped {len(skipped)}: " + " ".join(skipped), messages.WARNING)
+            self.message_user(request, skipped, messages.WARNING)
 
     def _transition_action(self, request, queryset, action: str, verb: str) -> None:
         self._apply(
