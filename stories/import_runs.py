@@ -29,7 +29,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -252,13 +252,20 @@ AHEAD_FILES = 2 * CHUNK_FILES
 AHEAD_BYTES = 2 * CHUNK_BYTES
 
 
-def _parse_in_worker(path: str, data: bytes, max_bytes: int) -> tuple[Any, ...]:
-    """Runs in a worker process: parse one file. Errors travel back as plain values."""
-    try:
-        record = parse_story(data, path=path, max_bytes=max_bytes)
-        return ("ok", record, identity_key_for(record))
-    except StoryFileError as exc:
-        return ("error", exc.message, exc.field, exc.line)
+# Files per task sent to a worker: fewer, larger messages cost the writing process less.
+FILES_PER_TASK = 16
+
+
+def _parse_in_worker(files: list[tuple[str, bytes]], max_bytes: int) -> list[tuple[Any, ...]]:
+    """Runs in a worker process: parse some files. Errors travel back as plain values."""
+    outcomes: list[tuple[Any, ...]] = []
+    for path, data in files:
+        try:
+            record = parse_story(data, path=path, max_bytes=max_bytes)
+            outcomes.append(("ok", record, identity_key_for(record)))
+        except StoryFileError as exc:
+            outcomes.append(("error", exc.message, exc.field, exc.line))
+    return outcomes
 
 
 def _ignore_interrupts() -> None:
@@ -271,11 +278,12 @@ class ParsedSource(StorySource):
     """A source whose bytes were read ahead and whose parse may be running in a worker."""
 
     pending: Future | None = field(default=None, repr=False, compare=False)
+    slot: int = 0  # this file's place in its task
 
     def parse(self, data: bytes) -> tuple[StoryRecord, str]:
         if self.pending is None:  # recognised as unchanged by its hash: the importer will not ask
             return super().parse(data)
-        outcome = self.pending.result()
+        outcome = self.pending.result()[self.slot]
         if outcome[0] == "ok":
             return outcome[1], outcome[2]
         _, message, field_name, line = outcome
@@ -317,17 +325,29 @@ def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[S
 
     def submit(batch: list[tuple[StorySource, bytes | None, OSError | None]]) -> None:
         nonlocal in_flight
-        hashes = {hashlib.sha256(data).hexdigest() for _, data, _ in batch if data is not None}
-        known = set(Story.objects.filter(source_hash__in=hashes).values_list("source_hash", flat=True))
-        for source, data, error in batch:
-            pending = None
-            if data is not None and hashlib.sha256(data).hexdigest() not in known:
-                pending = pool.submit(_parse_in_worker, source.path, data, max_bytes)
-            size = len(data or b"")
-            window.append(
-                (ParsedSource(path=source.path, opener=_read_once(data, error), pending=pending), size)
-            )
-            in_flight += size
+        hashes = [hashlib.sha256(data).hexdigest() if data is not None else None for _, data, _ in batch]
+        known = set(
+            Story.objects.filter(source_hash__in=set(hashes) - {None}).values_list("source_hash", flat=True)
+        )
+        task: list[tuple[str, bytes]] = []
+        waiting: list[int] = []  # window positions of the task's files
+        for (source, data, error), source_hash in zip(batch, hashes, strict=True):
+            if data is not None and source_hash not in known:
+                waiting.append(len(window))
+                task.append((source.path, data))
+            window.append((ParsedSource(path=source.path, opener=_read_once(data, error)), len(data or b"")))
+            in_flight += len(data or b"")
+            if len(task) >= FILES_PER_TASK:
+                send(task, waiting)
+                task, waiting = [], []
+        if task:
+            send(task, waiting)
+
+    def send(task: list[tuple[str, bytes]], waiting: list[int]) -> None:
+        future = pool.submit(_parse_in_worker, task, max_bytes)
+        for slot, position in enumerate(waiting):
+            source, size = window[position]
+            window[position] = (replace(source, pending=future, slot=slot), size)
 
     try:
         for source in sources:
