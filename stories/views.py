@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -35,7 +36,7 @@ PAGE_SIZE = 20
 class ReaderVersion:
     """When the set of live stories last changed, in one aggregate query."""
 
-    last_changed: object
+    last_changed: datetime | None
     etag: str
 
 
@@ -68,7 +69,7 @@ def reader_etag(request: HttpRequest, *args, **kwargs) -> str:
     return reader_version(request).etag
 
 
-def reader_last_modified(request: HttpRequest, *args, **kwargs):
+def reader_last_modified(request: HttpRequest, *args, **kwargs) -> datetime | None:
     return reader_version(request).last_changed
 
 
