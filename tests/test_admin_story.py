@@ -320,3 +320,7 @@ def test_every_move_over_http_is_applied_or_refused_per_role(
     else:
         assert response.status_code == 403
         assert story.state == source
+
+
+def test_stories_are_not_added_by_hand(admin_client):
+    assert admin_client.get(reverse("admin:stories_story_add")).status_code == 403

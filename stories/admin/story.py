@@ -209,13 +209,12 @@ class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
 
     # --- Saving: everything editorial through the workflow service ------------------------------
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Stories come from story files (import command or admin upload), which give them their
+        # identity; an empty hand-made story would have none.
+        return False
+
     def save_model(self, request, obj: Story, form, change: bool) -> None:
-        if not change:
-            obj.save()
-            topics = form.chosen_topics() if hasattr(form, "chosen_topics") else []
-            if topics:
-                workflow.update_editorial(obj, actor=request.user, topics=topics)
-            return
         current = Story.objects.with_cards().get(pk=obj.pk)
         changed = set(form.changed_data)
         editorial = {name: form.cleaned_data[name] for name in ("quality", "heat") if name in changed}
