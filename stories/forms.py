@@ -12,8 +12,12 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 
-from .models import State, Story, Topic
+from .models import Story, Topic
 from .workflow import TRANSITIONS
+
+# Quality and heat are open-ended in the story files (heat -1 marks a cluster lead): only absurd
+# values are refused, so a row is never blocked by a value it already had.
+SCORE_MIN, SCORE_MAX = -1_000_000, 1_000_000
 
 STALE_MESSAGE = (
     "This story was changed by someone else since you opened it (now version {current}, you had "
@@ -151,8 +155,8 @@ class TopicsForm(forms.Form):
 
 
 class QualityHeatForm(forms.Form):
-    quality = forms.IntegerField(required=False, min_value=0, max_value=1000)
-    heat = forms.IntegerField(required=False, min_value=0, max_value=100000)
+    quality = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
+    heat = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
 
     def clean(self):
         cleaned = super().clean()
@@ -170,8 +174,8 @@ class QueueTransitionForm(forms.Form):
 class QueueEditorialForm(forms.Form):
     """Quality, heat and topics of one queue row; topics as comma-separated names of existing topics."""
 
-    quality = forms.IntegerField(required=False, min_value=0, max_value=1000)
-    heat = forms.IntegerField(required=False, min_value=0, max_value=100000)
+    quality = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
+    heat = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
     topics = forms.CharField(required=False, max_length=2000)
     version = forms.IntegerField()
 
@@ -201,6 +205,3 @@ class BulkQueueForm(forms.Form):
         # Any id is acceptable here; the view looks the stories up and reports missing ones.
         posted = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
         self.fields["ids"].choices = [(value, value) for value in posted]
-
-
-QUEUE_STATES = [(State.IN_REVIEW, "In review"), (State.DRAFT, "Drafts")]

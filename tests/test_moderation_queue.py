@@ -374,3 +374,10 @@ def test_queue_prefers_the_cached_thumbnail_and_never_shows_other_url_schemes(mo
     body = moderator_client.get(reverse(QUEUE)).content.decode()
     assert "thumbs/a.jpg" in body and "remote.jpg" not in body
     assert "javascript:" not in body
+
+
+def test_a_cluster_lead_with_heat_minus_one_can_still_be_edited_from_the_queue(editor_client):
+    story = make_story(state=State.IN_REVIEW, quality=106, heat=-1)
+    editor_client.post(editorial_url(story), {"quality": "90", "heat": "-1", "topics": "", "version": "1"})
+    story.refresh_from_db()
+    assert (story.quality, story.heat) == (90, -1)
