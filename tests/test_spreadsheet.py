@@ -310,6 +310,7 @@ def test_changelist_export_link_keeps_the_current_filter(editor_client):
     content = html.unescape(response.content.decode())
     assert reverse("admin:stories_story_export") + "?state__exact=in_review" in content
     assert reverse("admin:stories_story_import") in content
+    assert reverse("admin:stories_importrun_upload") in content
 
 
 @pytest.mark.parametrize("fmt", ["CSV", "XLSX", "JSON", "YAML"])

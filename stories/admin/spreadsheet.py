@@ -23,7 +23,7 @@ class StorySpreadsheetMixin(ImportMixin, ExportActionMixin):
     resource_classes = [StoryResource]
     import_formats = SPREADSHEET_FORMATS
     export_formats = SPREADSHEET_FORMATS
-    import_export_change_list_template = "admin/import_export/change_list_import_export.html"
+    import_export_change_list_template = "admin/stories/story/change_list_import_export.html"
     import_template_name = "admin/stories/story/spreadsheet_import.html"
     show_change_form_export = False
     # The audit trail records every change; admin log entries per row would only repeat it.
@@ -34,6 +34,11 @@ class StorySpreadsheetMixin(ImportMixin, ExportActionMixin):
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm("stories.view_story")
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["can_upload_story_files"] = request.user.has_perm("stories.import_stories")
+        return super().changelist_view(request, extra_context)
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
