@@ -24,7 +24,7 @@ from django.utils import timezone
 from import_export import fields, resources, widgets
 
 from . import workflow
-from .models import ImportRun, State, Story, Topic
+from .models import ImportRun, ImportRunStory, State, Story, Topic
 
 TOPIC_SEPARATOR = ";"
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
@@ -295,6 +295,14 @@ class StoryResource(resources.ModelResource):
             raise ValidationError({"version": str(exc)}) from None
         except workflow.WorkflowError as exc:
             raise ValidationError({stage: str(exc)}) from None
+        if self.import_run is not None:
+            # Links the run to the stories it changed; what changed is in the audit entries.
+            ImportRunStory.objects.create(
+                run=self.import_run,
+                story=instance,
+                path=f"row {kwargs.get('row_number', '')}".strip(),
+                outcome=ImportRunStory.Outcome.UPDATED,
+            )
         # Show the values as stored in the preview's diff.
         instance.refresh_from_db()
         if hasattr(instance, "_prefetched_objects_cache"):

@@ -81,6 +81,7 @@ def test_import_changes_quality_heat_topics_and_state_through_the_workflow(moder
     assert {e.field for e in entries} == {"quality", "heat", "topics", "state"}
     run = ImportRun.objects.get(via=ImportRun.Via.SPREADSHEET)
     assert run.started_by == moderator and run.updated == 1
+    assert list(run.stories.all()) == [story]
     assert all(e.import_run_id == run.pk for e in entries)
 
 
