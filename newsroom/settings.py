@@ -222,7 +222,10 @@ NEWSROOM_IMAGE_TOTAL_TIMEOUT = env_float("NEWSROOM_IMAGE_TOTAL_TIMEOUT", 60.0)
 NEWSROOM_IMAGE_MAX_REDIRECTS = env_int("NEWSROOM_IMAGE_MAX_REDIRECTS", 3)
 NEWSROOM_IMAGE_ALLOW_PRIVATE = env_bool("NEWSROOM_IMAGE_ALLOW_PRIVATE", False)
 NEWSROOM_IMAGE_WORKERS = env_int("NEWSROOM_IMAGE_WORKERS", 4)
-NEWSROOM_IMAGE_WIDTHS = [int(w) for w in env_list("NEWSROOM_IMAGE_WIDTHS", ["320", "640", "1024"])]
+NEWSROOM_IMAGE_WIDTHS = env_list("NEWSROOM_IMAGE_WIDTHS", ["320", "640", "1024"])
+if not all(width.isdigit() and int(width) > 0 for width in NEWSROOM_IMAGE_WIDTHS):
+    raise ImproperlyConfigured(f"NEWSROOM_IMAGE_WIDTHS must be positive integers: {NEWSROOM_IMAGE_WIDTHS!r}")
+NEWSROOM_IMAGE_WIDTHS = sorted({int(width) for width in NEWSROOM_IMAGE_WIDTHS})
 NEWSROOM_CACHE_IMAGES_AFTER_IMPORT = env_bool("NEWSROOM_CACHE_IMAGES_AFTER_IMPORT", False)
 # What readers get for an image with no local copy: "remote" (its URL) or "none" (no image).
 NEWSROOM_IMAGE_FALLBACK = os.environ.get("NEWSROOM_IMAGE_FALLBACK", "remote")

@@ -62,7 +62,7 @@ def lead_thumbnail(story: Story) -> SafeString:
 class LeadImageForm(forms.Form):
     image = forms.FileField(
         help_text="JPEG, PNG, GIF or WebP. Metadata is removed and thumbnails are made.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,image/gif,image/webp"}),
     )
     title = forms.CharField(
         label="Alt text",
