@@ -227,7 +227,13 @@ def _in_tz(value: dt.datetime | None, minutes: int) -> dt.datetime | None:
 
 
 def _nulls(record) -> list[str]:
-    return [key for key, value in record.items() if value is None]
+    # Same as ``[k for k, v in record.items() if v is None]``, without a call per key: hot on import.
+    fields, extra = record.FIELDS, record.extra
+    return [
+        key
+        for key in record.keys
+        if (getattr(record, fields[key]) if key in fields else extra.get(key)) is None
+    ]
 
 
 def _record_layout(record, **more) -> dict:
