@@ -6,11 +6,13 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from providers.models import Provider
 from stories.models import Image, RelatedLink, State, Story, StoryTopic, Topic
+from stories.roles import ensure_roles
 
 _counter = itertools.count(1)
 
@@ -80,6 +82,8 @@ def make_story(
 def _user_in(django_user_model, username: str, group: str | None, **extra):
     user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
     if group:
+        # Transactional tests flush the database, roles created by migration included.
+        ensure_roles(django_apps)
         user.groups.add(Group.objects.get(name=group))
     return user
 
