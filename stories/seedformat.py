@@ -336,9 +336,19 @@ def _line(node: Node | None) -> int | None:
     return node.start_mark.line + 2 if node is not None and node.start_mark is not None else None
 
 
+# How deep collections may nest. The C composer recurses once per level (tens of
+# thousands of levels crash the process), and no story file needs more than a few.
+MAX_DEPTH = 32
+# Nesting beyond the indentation (which a size-bounded file cannot make deep enough to
+# matter) needs one of these characters per level; few of them means no deep nesting.
+_NESTING_CHARS = ("[", "{", "-", "?")
+
+
 def _compose(front: str) -> Node:
     if _MAYBE_ANCHOR.search(front):
         _refuse_anchors(front)
+    if sum(front.count(c) for c in _NESTING_CHARS) > 1000:
+        _refuse_deep_nesting(front)
     loader = _Loader(front)
     try:
         return loader.get_single_node()
@@ -365,15 +375,37 @@ def _refuse_anchors(front: str) -> None:
         return  # the composer reports malformed YAML with its own message
 
 
+def _refuse_deep_nesting(front: str) -> None:
+    """Check the nesting depth on the parser's events (no recursion) before composing."""
+    depth = 0
+    try:
+        for event in yaml.parse(front, Loader=_Loader):
+            if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise StoryFileError(
+                        f"YAML is nested too deeply (more than {MAX_DEPTH} levels)",
+                        line=event.start_mark.line + 2,
+                    )
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError:
+        return  # the composer reports malformed YAML with its own message
+
+
 _ALLOWED_SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP}
 
 
 def _check_tags(root: Node) -> None:
     """Core schema only, and no node reachable twice (an alias)."""
     seen: set[int] = set()
-    stack = [root]
+    stack = [(root, 0)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise StoryFileError(
+                f"YAML is nested too deeply (more than {MAX_DEPTH} levels)", line=_line(node)
+            )
         if id(node) in seen:
             raise StoryFileError("YAML aliases are not allowed", line=_line(node))
         seen.add(id(node))
@@ -383,13 +415,13 @@ def _check_tags(root: Node) -> None:
         elif isinstance(node, SequenceNode):
             if node.tag != _SEQ:
                 raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))
-            stack.extend(node.value)
+            stack.extend((item, depth + 1) for item in node.value)
         elif isinstance(node, MappingNode):
             if node.tag != _MAP:
                 raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))
             for key, value in node.value:
-                stack.append(key)
-                stack.append(value)
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
         else:  # pragma: no cover
             raise StoryFileError("unsupported YAML node", line=_line(node))
 

@@ -332,3 +332,21 @@ def test_error_message_carries_the_path():
     error = error_for(story_text(quality='"high"'))
 
     assert str(error).startswith("bad.md: line 8, field 'quality': ")
+
+
+@pytest.mark.parametrize(
+    "nesting",
+    [
+        "[" * 100_000 + "]" * 100_000,  # the C composer would crash the process at this depth
+        "\n  " + "- " * 300_000 + "x",
+        "\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 40)) + " " * 40 + "x",
+    ],
+    ids=["flow", "compact-sequences", "indentation"],
+)
+def test_deep_nesting_is_refused_without_crashing(nesting):
+    text = story_text(secured=None).replace("---\n", "", 1).rsplit("---", 1)[0]
+    data = f"---\n{text}nest: {nesting}\n---\n".encode()
+
+    error = error_for(data, max_bytes=10_000_000)
+
+    assert "nested too deeply" in error.reason
