@@ -293,6 +293,9 @@ def parse_story(data: bytes, *, path: str = "", max_bytes: int | None = None) ->
     except StoryFileError as exc:
         exc.path = path
         raise
+    except (ValueError, TypeError, OverflowError) as exc:
+        # e.g. a timestamp YAML accepts but the calendar does not (2021-02-30)
+        raise StoryFileError(f"invalid value: {exc}", path=path) from None
 
 
 def _max_bytes() -> int:
@@ -393,6 +396,7 @@ def _refuse_deep_nesting(front: str) -> None:
         return  # the composer reports malformed YAML with its own message
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _ALLOWED_SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP}
 
 
@@ -412,6 +416,11 @@ def _check_tags(root: Node) -> None:
         if isinstance(node, ScalarNode):
             if node.tag not in _ALLOWED_SCALAR_TAGS:
                 raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))
+            if _UNSTORABLE.search(node.value):
+                raise StoryFileError(
+                    "contains a character that cannot be stored (NUL or a lone surrogate escape)",
+                    line=_line(node),
+                )
         elif isinstance(node, SequenceNode):
             if node.tag != _SEQ:
                 raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))

@@ -350,3 +350,17 @@ def test_deep_nesting_is_refused_without_crashing(nesting):
     error = error_for(data, max_bytes=10_000_000)
 
     assert "nested too deeply" in error.reason
+
+
+def test_impossible_date_is_refused():
+    assert "invalid value" in error_for(story_text(publishedDateTime="2021-02-30T00:00:00Z")).reason
+
+
+@pytest.mark.parametrize(
+    ("escape", "message"), [(r"\0", "cannot be stored"), (r"\ud800", "invalid Unicode character")]
+)
+def test_characters_a_database_cannot_store_are_refused(escape, message):
+    error = error_for(story_text(title=f'"bad {escape} title"'))
+
+    assert message in error.reason
+    assert error.line == 3
