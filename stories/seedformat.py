@@ -523,6 +523,7 @@ def _as_url(node: Node, name: str) -> str | None:
 def check_url(value: str, name: str, node: Node | None = None) -> None:
     try:
         parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise _err("is not a valid URL", name, node) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or value != value.strip():

@@ -364,3 +364,10 @@ def test_characters_a_database_cannot_store_are_refused(escape, message):
 
     assert message in error.reason
     assert error.line == 3
+
+
+@pytest.mark.parametrize("url", ["http://[::1/a", "https://example.com:99999/a"])
+def test_malformed_urls_are_refused(url):
+    error = error_for(story_text(webUrl=f'"{url}"'))
+
+    assert (error.field, error.message) == ("webUrl", "is not a valid URL")
