@@ -1,4 +1,4 @@
-"""Reader text search: PostgreSQL full-text search, ranked and indexed; a plain fallback elsewhere.
+"""Reader text search: PostgreSQL full-text search, ranked and indexed; a plain ranked fallback elsewhere.
 
 On PostgreSQL the search vector is an expression (title weighted A, excerpt
 weighted B, English configuration) with a GIN expression index on exactly the
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import Case, ExpressionWrapper, FloatField, Q, QuerySet, Value, When
 
 SEARCH_CONFIG = "english"
 MAX_QUERY_LENGTH = 200
 INDEX_NAME = "story_search_vector_gin"
+MAX_FALLBACK_WORDS = 10
 
 SEARCH_VECTOR = SearchVector("title", weight="A", config=SEARCH_CONFIG) + SearchVector(
     "excerpt", weight="B", config=SEARCH_CONFIG
@@ -45,8 +46,15 @@ def search_stories(queryset: QuerySet, text: str | None) -> QuerySet:
             .annotate(search_rank=SearchRank(SEARCH_VECTOR, query))
             .order_by("-search_rank", "-published_at", "-id")
         )
-    # Fallback: every word must appear in the title or the excerpt.
+    # Fallback: every word must appear in the title or the excerpt; a word in
+    # the title counts double, as the title weighs more on PostgreSQL.
     condition = Q()
-    for word in text.split():
+    score = Value(0)
+    for word in text.split()[:MAX_FALLBACK_WORDS]:
         condition &= Q(title__icontains=word) | Q(excerpt__icontains=word)
-    return queryset.filter(condition)
+        score = score + Case(When(title__icontains=word, then=Value(2)), default=Value(1))
+    return (
+        queryset.filter(condition)
+        .annotate(search_rank=ExpressionWrapper(score, output_field=FloatField()))
+        .order_by("-search_rank", "-published_at", "-id")
+    )

@@ -109,3 +109,11 @@ def test_sqlite_fallback_is_case_insensitive_substring_search():
     make_story(title="Volcanoes of the world")
 
     assert found("VOLCANO") == ["Volcanoes of the world"]
+
+
+@on_sqlite
+def test_sqlite_fallback_puts_title_matches_first():
+    make_story(title="Weather report", excerpt="A volcano nearby.")
+    make_story(title="Volcano erupts", excerpt="Ash everywhere.", published_at=None)
+
+    assert found("volcano") == ["Volcano erupts", "Weather report"]
