@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection, connections
 
 from stories import workflow
@@ -44,7 +45,13 @@ def test_refused_write_leaves_no_audit_entry_and_no_topics_change(editor, modera
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent connections (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_writers_cannot_both_win(editor, moderator):
+def test_two_concurrent_writers_cannot_both_win(django_user_model):
+    # Transactional tests may run after a flush that emptied the migration-made groups,
+    # so these two people get the permission directly.
+    change = Permission.objects.get(content_type__app_label="stories", codename="change_story")
+    editor, moderator = (django_user_model.objects.create_user(name, is_staff=True) for name in ("ed", "mo"))
+    for person in (editor, moderator):
+        person.user_permissions.add(change)
     story = make_story(state=State.IN_REVIEW, quality=10)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
