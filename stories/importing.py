@@ -1290,6 +1290,9 @@ class _Rows:
             ", ".join(quote(f.column) for f in self.fields),
             ", ".join(["%s"] * len(self.fields)),
         )
+        self.copy_sql = "COPY {} ({}) FROM STDIN".format(
+            quote(model._meta.db_table), ", ".join(quote(f.column) for f in self.fields)
+        )
         self.rows: list[dict[str, Any]] = []
 
     def add(self, **values: Any) -> None:
@@ -1310,8 +1313,20 @@ class _Rows:
                     row.append(value if prep is None or value is None else prep(value))
             params.append(row)
         with self.connection.cursor() as cursor:
-            cursor.executemany(self.sql, params)
+            if self.connection.vendor == "postgresql":
+                # COPY takes many rows several times faster than executemany. Run through the
+                # cursor's wrappers so query counters (execute_wrapper) still see it.
+                cursor._execute_with_wrappers(self.copy_sql, params, many=True, executor=_copy_rows)
+            else:
+                cursor.executemany(self.sql, params)
         self.rows = []
+
+
+def _copy_rows(sql: str, rows: list[list[Any]], many: bool, context: dict) -> None:
+    # Database errors surface as Django's DatabaseError, as they do from execute().
+    with context["connection"].wrap_database_errors, context["cursor"].cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _preparer(field, conn) -> Callable[[Any], Any] | None:
