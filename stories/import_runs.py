@@ -305,11 +305,15 @@ def _read_once(data: bytes | None, error: OSError | None) -> Callable[[], bytes]
 
 
 def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[StorySource]:
-    """``sources`` in the same order, read ahead and parsed in ``jobs`` worker processes.
+    """``sources`` in the same order, read ahead and parsed by ``jobs - 1`` worker processes.
+
+    ``jobs`` counts every process: this one writes while the workers parse, so
+    ``jobs=2`` keeps two cores busy (measured: faster than two workers beside the
+    writer on a two-core machine). ``jobs <= 1`` parses in this process.
 
     Files whose bytes match a story's ``source_hash`` are not sent to a worker (the
     importer recognises them without parsing). At most ``AHEAD_FILES`` files or
-    ``AHEAD_BYTES`` bytes are in flight. The importer writes in this process.
+    ``AHEAD_BYTES`` bytes are in flight.
     """
     if jobs <= 1:
         yield from sources
@@ -321,7 +325,7 @@ def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[S
     window: deque[tuple[ParsedSource, int]] = deque()
     in_flight = 0
     batch: list[tuple[StorySource, bytes | None, OSError | None]] = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context, initializer=_ignore_interrupts)
 
     def submit(batch: list[tuple[StorySource, bytes | None, OSError | None]]) -> None:
         nonlocal in_flight

@@ -31,7 +31,10 @@ class Command(BaseCommand):
             "--jobs",
             type=int,
             default=1,
-            help="Parse files in this many worker processes (0: one per CPU); writing stays in one process.",
+            help=(
+                "Processes to use: this one writes while N-1 workers parse (default 1: no workers; "
+                "0: one per CPU)."
+            ),
         )
 
     def handle(self, *args, paths: list[str], dry_run: bool, overwrite_editorial: bool, jobs: int, **options):
