@@ -60,6 +60,10 @@ class StoryQuerySet(models.QuerySet):
         )
 
 
+# URL columns are nullable on purpose: the story format distinguishes an absent
+# key, ``null`` and a value, and export must give back exactly what came in.
+
+
 class Story(models.Model):
     # Identity: see stories.seedformat.identity_key_for().
     identity_key = models.CharField(max_length=64, unique=True, editable=False)
@@ -68,15 +72,17 @@ class Story(models.Model):
     title = models.CharField(max_length=1000)
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True, help_text="publishedDateTime in the file.")
-    web_url = models.URLField(max_length=2000, null=True, blank=True)
-    original_url = models.URLField(max_length=2000, null=True, blank=True)
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
+    web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    original_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
     type = models.CharField(max_length=40, blank=True)
     quality = models.IntegerField(null=True, blank=True)
     heat = models.IntegerField(null=True, blank=True)
     provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="stories")
-    provider_name = models.CharField(max_length=300, blank=True, help_text="Provider name as the file gives it.")
+    provider_name = models.CharField(
+        max_length=300, blank=True, help_text="Provider name as the file gives it."
+    )
     topics = models.ManyToManyField(Topic, through="StoryTopic", related_name="stories", blank=True)
     featured_content = models.TextField(blank=True, help_text="Raw HTML from the file. Never rendered as is.")
     secured = models.TextField(blank=True, help_text="Opaque; kept verbatim.")
@@ -143,6 +149,8 @@ class Story(models.Model):
 
 
 class StoryTopic(models.Model):
+    """A story's topic, in the order the file lists them."""
+
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="story_topics")
     topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="story_topics")
     position = models.PositiveIntegerField(default=0)
@@ -151,6 +159,9 @@ class StoryTopic(models.Model):
         ordering = ["position", "id"]
         constraints = [models.UniqueConstraint(fields=["story", "topic"], name="story_topic_unique")]
         indexes = [models.Index(fields=["topic", "story"], name="storytopic_topic_story")]
+
+    def __str__(self) -> str:
+        return f"{self.story_id}: {self.topic_id} (#{self.position})"
 
 
 class RelatedLink(models.Model):
@@ -161,10 +172,10 @@ class RelatedLink(models.Model):
     title = models.CharField(max_length=1000, blank=True)
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    web_url = models.URLField(max_length=2000, null=True, blank=True)
-    original_url = models.URLField(max_length=2000, null=True, blank=True)
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)
+    web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    original_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
+    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
     type = models.CharField(max_length=40, blank=True)
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="related_links"
@@ -208,7 +219,7 @@ class Image(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     is_cached = models.BooleanField(null=True, blank=True, help_text="isCached as the file gives it.")
-    title = models.CharField(max_length=1000, null=True, blank=True)
+    title = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
     layout = models.JSONField(default=dict, blank=True, editable=False)
     extra = models.JSONField(default=dict, blank=True, editable=False)
 
@@ -284,20 +295,29 @@ class ImportRunStory(models.Model):
         CONFLICT = "conflict", "Updated, editor's values kept"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
-    story = models.ForeignKey(Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_entries")
+    story = models.ForeignKey(
+        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_entries"
+    )
     path = models.TextField(blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     previous = models.JSONField(null=True, blank=True, help_text="The story's source record before this run.")
-    conflicts = models.JSONField(default=list, blank=True, help_text="Editorial fields kept against the file.")
+    conflicts = models.JSONField(
+        default=list, blank=True, help_text="Editorial fields kept against the file."
+    )
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.path or self.story_id}: {self.get_outcome_display()}"
 
 
 class AuditEntry(models.Model):
     """An append-only record of a change to a story: who, when, before, after, why."""
 
-    story = models.ForeignKey(Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    story = models.ForeignKey(
+        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
     story_title = models.CharField(max_length=1000, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
