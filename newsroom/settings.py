@@ -228,7 +228,7 @@ if not all(width.isdigit() and int(width) > 0 for width in NEWSROOM_IMAGE_WIDTHS
 NEWSROOM_IMAGE_WIDTHS = sorted({int(width) for width in NEWSROOM_IMAGE_WIDTHS})
 NEWSROOM_CACHE_IMAGES_AFTER_IMPORT = env_bool("NEWSROOM_CACHE_IMAGES_AFTER_IMPORT", False)
 # What readers get for an image with no local copy: "remote" (its URL) or "none" (no image).
-NEWSROOM_IMAGE_FALLBACK = os.environ.get("NEWSROOM_IMAGE_FALLBACK", "remote")
+NEWSROOM_IMAGE_FALLBACK = os.environ.get("NEWSROOM_IMAGE_FALLBACK", "none")
 if NEWSROOM_IMAGE_FALLBACK not in {"remote", "none"}:
     raise ImproperlyConfigured(f"NEWSROOM_IMAGE_FALLBACK must be remote or none: {NEWSROOM_IMAGE_FALLBACK!r}")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
@@ -51,12 +52,12 @@ class Row:
 
 
 def _thumbnail(story: Story) -> str | None:
-    """Our cached copy of the lead image when there is one, else its http(s) URL (never another scheme)."""
+    """Our cached copy of the lead image; its http(s) URL only when NEWSROOM_IMAGE_FALLBACK allows remote."""
     for image in story.images.all():
         local = renditions(image)
         if local:
             return local[0].fallback_url
-        if image.url.lower().startswith(("https://", "http://")):
+        if settings.NEWSROOM_IMAGE_FALLBACK == "remote" and image.url.lower().startswith(("https://", "http://")):
             return image.url
     return None
 

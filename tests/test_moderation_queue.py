@@ -108,7 +108,9 @@ def test_staff_without_roles_sees_no_action_buttons(client, staff_without_roles)
 # --- Listing --------------------------------------------------------------------------------------
 
 
-def test_queue_lists_stories_in_review_with_what_a_moderator_needs(moderator_client):
+def test_queue_lists_stories_in_review_with_what_a_moderator_needs(moderator_client, settings):
+    # Not cached locally here, so the image is the remote one when that fallback is on.
+    settings.NEWSROOM_IMAGE_FALLBACK = "remote"
     make_story(
         state=State.IN_REVIEW,
         title="In review <script>",
@@ -127,6 +129,14 @@ def test_queue_lists_stories_in_review_with_what_a_moderator_needs(moderator_cli
     assert 'class="related-count">3<' in body
     assert "https://img.example/" in body
     assert ">61<" in body and ">7<" in body
+
+
+def test_queue_does_not_hot_link_uncached_images_when_the_fallback_is_none(moderator_client, settings):
+    settings.NEWSROOM_IMAGE_FALLBACK = "none"
+    make_story(state=State.IN_REVIEW, title="Waiting with a remote image")
+    body = moderator_client.get(reverse(QUEUE)).content.decode()
+    assert "Waiting with a remote image" in body
+    assert "https://img.example/" not in body
 
 
 def test_queue_switches_to_drafts(moderator_client):

@@ -117,7 +117,9 @@ def test_staff_listings_show_only_live_stories_too(editor_client):
     assert "Draft one" not in html
 
 
-def test_story_page_shows_everything_a_reader_needs(reader):
+def test_story_page_shows_everything_a_reader_needs(reader, settings):
+    # Not cached locally here, so the image is the remote one when that fallback is on.
+    settings.NEWSROOM_IMAGE_FALLBACK = "remote"
     topic = make_topic("Climate")
     story = make_story(title="Glaciers retreat", excerpt="Ice is melting fast.", topics=[topic], related=2)
 
