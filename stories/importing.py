@@ -640,6 +640,31 @@ def _take_turns_with_other_imports() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
 
 
+# Columns the import looks rows up by, per table (see _refresh_lookup_statistics).
+LOOKUP_COLUMNS = {
+    Story: ("source_hash", "identity_key"),
+    StoryTopic: ("story_id",),
+    Image: ("story_id", "related_link_id"),
+    RelatedLink: ("story_id",),
+}
+
+
+def _refresh_lookup_statistics() -> None:
+    """Give PostgreSQL's planner statistics for the columns the import looks up by.
+
+    Without them, right after a bulk load, ``source_hash IN (...250 hashes)`` is
+    planned as a sequential scan (19 ms instead of 1 ms at 10,000 stories, and
+    growing with the table). Only these columns: a full ANALYZE of stories also
+    evaluates the search index's expression for every sampled row (1.5 s).
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model, columns in LOOKUP_COLUMNS.items():
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({', '.join(map(quote, columns))})")
+
+
 class _Importer:
     def __init__(self, *, run, actor, can_publish, overwrite_editorial, collect_changes, on_result, report):
         self.run = run
@@ -655,6 +680,7 @@ class _Importer:
         self._new_topics: list[str] = []
         self._entries: list[dict[str, Any]] = []
         self._written: set[int] = set()  # stories this run created or changed
+        self._written_at_analyze = 0
 
     # --- batch
 
@@ -674,6 +700,8 @@ class _Importer:
                 chunk, size = [], 0
         if chunk:
             self._commit_chunk(chunk)
+        if len(self._written) > self._written_at_analyze:
+            _refresh_lookup_statistics()
 
     def _commit_chunk(self, chunk: list[tuple[StorySource, bytes | None, str]]) -> None:
         # One transaction per chunk, a savepoint per file: a bad file still leaves no
@@ -685,6 +713,9 @@ class _Importer:
         except Exception:
             self._forget_all()
             raise
+        if len(self._written) >= max(1, 2 * self._written_at_analyze):  # each time the writes double
+            self._written_at_analyze = len(self._written)
+            _refresh_lookup_statistics()
 
     def _chunk(self, chunk: list[tuple[StorySource, bytes | None, str]]) -> None:
         hashes = {hashlib.sha256(data).hexdigest(): None for _, data, _ in chunk if data is not None}
