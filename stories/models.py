@@ -252,6 +252,7 @@ class ImportRun(models.Model):
         RUNNING = "running", "Running"
         FINISHED = "finished", "Finished"
         REVERTED = "reverted", "Reverted"
+        INTERRUPTED = "interrupted", "Interrupted"
 
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
