@@ -23,6 +23,7 @@ failure half-way leaves the run as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import multiprocessing
 import signal
@@ -85,6 +86,11 @@ def may_revert(actor) -> bool:
     )
 
 
+# A run still marked running after this long was left behind by a killed process (a
+# finished, failed or interrupted import always records its end): it may be reverted.
+STALE_RUN_AFTER = dt.timedelta(hours=1)
+
+
 @transaction.atomic
 def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
     """Undo ``run`` (see the module docstring). Raises PermissionDenied or RevertError."""
@@ -96,7 +102,12 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
         raise RevertError(f"Import #{run.pk} was already reverted{when}.")
     if run.dry_run:
         raise RevertError(f"Import #{run.pk} was a dry run: it wrote nothing to revert.")
-    if run.status == ImportRun.Status.RUNNING:
+    if run.via == ImportRun.Via.SPREADSHEET:
+        raise RevertError(
+            f"Import #{run.pk} was a spreadsheet import: it records no previous source values, so it "
+            "cannot be undone here. Its changes are in each story's history; change them back there."
+        )
+    if run.status == ImportRun.Status.RUNNING and timezone.now() - run.started_at < STALE_RUN_AFTER:
         raise RevertError(f"Import #{run.pk} is still running; revert it once it has finished.")
 
     report = RevertReport(run=run)

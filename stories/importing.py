@@ -1571,15 +1571,19 @@ def import_stories(
         on_result=on_result,
         report=report,
     )
+    status = ImportRun.Status.FINISHED
     try:
         importer.import_all(sources)
+    except KeyboardInterrupt:
+        status = ImportRun.Status.INTERRUPTED
+        raise
     finally:
         counts = report.counts
         run.created, run.updated, run.unchanged = counts["created"], counts["updated"], counts["unchanged"]
         run.conflicts, run.failed = counts["conflicts"], counts["failed"]
         run.failures = report.failure_rows
         run.finished_at = timezone.now()
-        run.status = ImportRun.Status.FINISHED
+        run.status = status
         run.save(
             update_fields=[
                 "created",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,50 @@ def test_revert_import_command_refuses_an_editor(tmp_path, editor):
         call_command("revert_import", str(run.pk), "--user", editor.username)
 
     assert Story.objects.count() == 1
+
+
+def test_a_run_interrupted_by_ctrl_c_is_marked_interrupted_with_its_counts_and_can_be_reverted(
+    tmp_path, moderator, monkeypatch
+):
+    from stories import importing
+
+    monkeypatch.setattr(importing, "CHUNK_FILES", 1)
+    tmp_path.joinpath("a.md").write_text(story_file("alpha"), encoding="utf-8")
+    tmp_path.joinpath("b.md").write_text(story_file("beta"), encoding="utf-8")
+
+    def interrupted_sources():
+        yield from iter_story_sources([str(tmp_path / "a.md"), str(tmp_path / "b.md")])
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_stories(interrupted_sources())
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.INTERRUPTED
+    assert (run.created, run.failed) == (2, 0)
+    assert run.finished_at is not None
+    revert_import_run(run, actor=moderator)
+    assert not Story.objects.exists()
+
+
+def test_a_run_left_running_by_a_killed_process_can_be_reverted_after_an_hour(tmp_path, moderator):
+    run = run_import(tmp_path / "one", {"a.md": story_file("alpha")})
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    run.refresh_from_db()
+    with pytest.raises(RevertError, match="still running"):
+        revert_import_run(run, actor=moderator)
+
+    ImportRun.objects.filter(pk=run.pk).update(started_at=run.started_at - dt.timedelta(hours=2))
+    revert_import_run(run, actor=moderator)
+
+    assert not Story.objects.exists()
+
+
+def test_a_spreadsheet_run_cannot_be_reverted_and_says_why(moderator):
+    run = ImportRun.objects.create(via=ImportRun.Via.SPREADSHEET, status=ImportRun.Status.FINISHED)
+
+    with pytest.raises(RevertError, match="spreadsheet import"):
+        revert_import_run(run, actor=moderator)
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FINISHED
