@@ -290,15 +290,17 @@ def _image_record(row: Image) -> ImageRecord:
     if keys is None:
         keys = ["url", "width", "height", "isCached"] + (["title"] if row.title is not None else [])
     nulls = set(layout.get("nulls", ()))
-    return ImageRecord(
-        keys=tuple(keys),
-        extra={k: decode_value(v) for k, v in (row.extra or {}).items()},
-        styles=tuple(tuple(p) for p in layout.get("styles", ())),
-        url=None if ("url" in nulls and not row.url) else row.url,
-        width=row.width,
-        height=row.height,
-        is_cached=row.is_cached,
-        title=row.title,
+    return _absent_as_none(
+        ImageRecord(
+            keys=tuple(keys),
+            extra={k: decode_value(v) for k, v in (row.extra or {}).items()},
+            styles=tuple(tuple(p) for p in layout.get("styles", ())),
+            url=None if ("url" in nulls and not row.url) else row.url,
+            width=row.width,
+            height=row.height,
+            is_cached=row.is_cached,
+            title=row.title,
+        )
     )
 
 
@@ -316,14 +318,35 @@ def _provider_record(
     image_records: tuple[ImageRecord, ...] | None = tuple(_image_record(i) for i in images)
     if not images and "images" in nulls:
         image_records = None
-    return ProviderRecord(
-        keys=tuple(keys),
-        extra={k: decode_value(v) for k, v in layout.get("extra", {}).items()},
-        styles=tuple(tuple(p) for p in layout.get("styles", ())),
-        name=name or (provider.name if provider is not None else ""),
-        domain=domain,
-        images=image_records,
+    return _absent_as_none(
+        ProviderRecord(
+            keys=tuple(keys),
+            extra={k: decode_value(v) for k, v in layout.get("extra", {}).items()},
+            styles=tuple(tuple(p) for p in layout.get("styles", ())),
+            name=name or (provider.name if provider is not None else ""),
+            domain=domain,
+            images=image_records,
+        )
     )
+
+
+def _absent_as_none(record):
+    """``record`` with None for each key the file did not have, as the parser gives it.
+
+    The database keeps an absent text as '' and an absent list as no rows; without
+    this a record rebuilt from the rows would never equal the parsed file's.
+    """
+    present = set(record.keys)
+    changes = {
+        attr: None
+        for key, attr in record.FIELDS.items()
+        if key not in present and _is_empty(getattr(record, attr))
+    }
+    return replace(record, **changes) if changes else record
+
+
+def _is_empty(value: Any) -> bool:
+    return value is not None and (value == "" or value == ())
 
 
 _STORY_COLUMNS = {
@@ -440,13 +463,15 @@ def _related_record(row: RelatedLink) -> RelatedRecord:
     if "provider" in nulls:
         provider = None
     image_records = tuple(_image_record(i) for i in images)
-    return RelatedRecord(
-        keys=tuple(keys),
-        extra={k: decode_value(v) for k, v in (row.extra or {}).items()},
-        styles=tuple(tuple(p) for p in layout.get("styles", ())),
-        provider=provider,
-        images=None if (not images and "images" in nulls) else image_records,
-        **values,
+    return _absent_as_none(
+        RelatedRecord(
+            keys=tuple(keys),
+            extra={k: decode_value(v) for k, v in (row.extra or {}).items()},
+            styles=tuple(tuple(p) for p in layout.get("styles", ())),
+            provider=provider,
+            images=None if (not images and "images" in nulls) else image_records,
+            **values,
+        )
     )
 
 
@@ -557,19 +582,23 @@ def _base_record(story: Story) -> StoryRecord:
     topics: tuple[str, ...] | None = tuple(raw) if raw and list(dict.fromkeys(raw)) == names else tuple(names)
     if not names and "topics" in nulls:
         topics = None
-    return StoryRecord(
-        keys=tuple(keys),
-        extra={k: decode_value(v) for k, v in (story.extra or {}).items()},
-        styles=tuple(tuple(p) for p in layout.get("styles", ())),
-        newline=layout.get("newline", "\n"),
-        body=story.body,
-        blank_before=tuple(layout["blank_before"]) if "blank_before" in layout else DEFAULT_BLANK_BEFORE,
-        provider=provider,
-        topics=topics,
-        images=None if (not lead and "images" in nulls) else tuple(_image_record(i) for i in lead),
-        related=None if (not related and "related" in nulls) else tuple(_related_record(r) for r in related),
-        published=layout.get("published"),
-        **{k: v for k, v in values.items() if k not in ("published",)},
+    return _absent_as_none(
+        StoryRecord(
+            keys=tuple(keys),
+            extra={k: decode_value(v) for k, v in (story.extra or {}).items()},
+            styles=tuple(tuple(p) for p in layout.get("styles", ())),
+            newline=layout.get("newline", "\n"),
+            body=story.body,
+            blank_before=tuple(layout["blank_before"]) if "blank_before" in layout else DEFAULT_BLANK_BEFORE,
+            provider=provider,
+            topics=topics,
+            images=None if (not lead and "images" in nulls) else tuple(_image_record(i) for i in lead),
+            related=None
+            if (not related and "related" in nulls)
+            else tuple(_related_record(r) for r in related),
+            published=layout.get("published"),
+            **{k: v for k, v in values.items() if k not in ("published",)},
+        )
     )
 
 

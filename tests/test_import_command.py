@@ -179,6 +179,24 @@ def test_second_import_creates_and_changes_nothing(tmp_path):
     assert not AuditEntry.objects.filter(import_run=report.run).exists()
 
 
+def test_identical_content_whose_hash_is_not_on_record_is_unchanged_and_the_hash_is_then_recorded(tmp_path):
+    # No featuredContent, no related links, providers without images: the optional parts a file leaves out.
+    write(tmp_path, "a.md", story_file("alpha"))
+    write(tmp_path, "b.md", story_file("beta", related=True, topics=()))
+    run_import(tmp_path)
+    hashes = dict(Story.objects.values_list("pk", "source_hash"))
+    Story.objects.update(source_hash="")
+    versions = dict(Story.objects.values_list("pk", "version"))
+
+    report = run_import(tmp_path)
+
+    assert report.counts == {"created": 0, "updated": 0, "unchanged": 2, "conflicts": 0, "failed": 0}
+    assert dict(Story.objects.values_list("pk", "version")) == versions
+    assert dict(Story.objects.values_list("pk", "source_hash")) == hashes
+    assert not ImportRunStory.objects.filter(run=report.run, previous__isnull=False).exists()
+    assert not AuditEntry.objects.filter(import_run=report.run).exists()
+
+
 def test_unchanged_reimport_takes_a_fixed_number_of_queries(tmp_path, django_assert_max_num_queries):
     for n in range(40):
         write(tmp_path, f"{n}.md", story_file(f"story-{n}"))
