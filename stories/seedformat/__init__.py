@@ -1,0 +1,69 @@
+"""The story file format: parse, validate and dump.
+
+A story file is YAML front matter between two ``---`` lines, optionally followed
+by a body. This package is the only place that touches raw YAML: it turns the
+bytes of a file into plain, typed, frozen records and turns records back into
+text in the style of the real files.
+
+Lossless by design:
+
+* every record keeps ``keys`` (the keys of its mapping in file order, so absent
+  and ``null`` differ) and ``extra`` (values of keys we do not model);
+* scalar styles that differ from the house style are kept in ``styles``;
+* the story keeps the file's line ending, the body after the front matter and
+  the top-level keys preceded by a blank line.
+
+Safety: files over ``settings.NEWSROOM_MAX_STORY_FILE_BYTES`` are refused before
+parsing, the text must be UTF-8, only the YAML core schema is accepted (no
+``!!python/...`` or any other explicit tag), anchors and aliases are refused
+outright (alias bombs), and every URL must be http(s) or null.
+"""
+
+from __future__ import annotations
+
+from .dump import dump_story
+from .identity import identity_key_for, identity_url_for, normalise_url
+from .jsonform import decode_value, encode_value, record_from_json, record_to_json
+from .parse import (
+    DEFAULT_MAX_BYTES,
+    INT_MAX,
+    INT_MIN,
+    MAX_DEPTH,
+    StoryFileError,
+    check_url,
+    parse_story,
+)
+from .records import (
+    CANONICAL_ORDER,
+    DEFAULT_BLANK_BEFORE,
+    ImageRecord,
+    ProviderRecord,
+    RelatedRecord,
+    StoryRecord,
+    with_key,
+)
+
+__all__ = [
+    "CANONICAL_ORDER",
+    "DEFAULT_BLANK_BEFORE",
+    "DEFAULT_MAX_BYTES",
+    "INT_MAX",
+    "INT_MIN",
+    "MAX_DEPTH",
+    "ImageRecord",
+    "ProviderRecord",
+    "RelatedRecord",
+    "StoryFileError",
+    "StoryRecord",
+    "check_url",
+    "decode_value",
+    "dump_story",
+    "encode_value",
+    "identity_key_for",
+    "identity_url_for",
+    "normalise_url",
+    "parse_story",
+    "record_from_json",
+    "record_to_json",
+    "with_key",
+]
