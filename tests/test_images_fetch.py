@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from stories import images
 from stories.images import FetchPolicy, ImageRejected, check_address, decode_image, fetch_image_bytes
+from stories.images import fetch as fetching
 from tests.images_support import ImageServer, make_image_bytes, png_bomb, redirect, respond
 
 JPEG = make_image_bytes("JPEG", (640, 360))
@@ -116,14 +116,14 @@ def test_a_redirect_to_a_private_address_is_refused_without_allow_private(server
     # server; the redirect names a private address, which the check refuses before connecting.
     settings.NEWSROOM_IMAGE_ALLOW_PRIVATE = False
     server.routes["/a.jpg"] = redirect("http://10.0.0.1/a.jpg")
-    open_socket = images._PinnedHTTPConnection._open_socket
+    open_socket = fetching._PinnedHTTPConnection._open_socket
 
     def via_loopback(connection):
         assert connection._address == "93.184.216.34"
         connection._address = "127.0.0.1"
         return open_socket(connection)
 
-    monkeypatch.setattr(images._PinnedHTTPConnection, "_open_socket", via_loopback)
+    monkeypatch.setattr(fetching._PinnedHTTPConnection, "_open_socket", via_loopback)
 
     def resolve(host: str, port: int) -> list[str]:
         return ["93.184.216.34"] if host == "public.invalid" else [host]
@@ -319,7 +319,7 @@ def test_https_to_a_pinned_address_verifies_the_host_name(tls_server, certificat
     def trusting() -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(certificate[0]))
 
-    monkeypatch.setattr(images, "tls_context", trusting)
+    monkeypatch.setattr(fetching, "tls_context", trusting)
     assert fetch(f"https://images.test:{tls_server.port}/a.jpg", resolve=to_loopback) == JPEG
     with pytest.raises(ImageRejected, match="CERTIFICATE_VERIFY_FAILED|match"):
         fetch(f"https://other.test:{tls_server.port}/a.jpg", resolve=to_loopback)

@@ -1,0 +1,270 @@
+"""The cache run over stored images, the after-import hook, and an editor's lead image upload."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..audit import record
+from ..models import Image, Story
+from .fetch import FetchPolicy, ImageRejected, fetch_image_bytes
+from .process import CachedCopy, store_image, url_key
+
+logger = logging.getLogger(__name__)
+
+# The origin of a cached copy, kept in Image.thumbnails.
+ORIGIN_FETCHED = "fetched"
+ORIGIN_UPLOAD = "upload"
+
+
+def fetch_and_store(url: str, *, policy: FetchPolicy) -> CachedCopy:
+    copy = store_image(fetch_image_bytes(url, policy=policy), key=url_key(url), policy=policy)
+    copy.thumbnails.update(origin=ORIGIN_FETCHED, source_url=url)
+    return copy
+
+
+# --------------------------------------------------------------------------- the cache run
+
+
+@dataclass
+class CacheFailure:
+    image_id: int
+    url: str
+    reason: str
+
+
+@dataclass
+class CacheReport:
+    cached: int = 0
+    failed: int = 0
+    skipped: int = 0
+    failures: list[CacheFailure] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"cached {self.cached}, failed {self.failed}, skipped {self.skipped}"
+
+
+def _scope(story_ids: Iterable[int] | None):
+    images = Image.objects.all()
+    if story_ids is not None:
+        ids = list(story_ids)
+        images = images.filter(Q(story_id__in=ids) | Q(related_link__story_id__in=ids))
+    return images
+
+
+def _needs_fetch(status: str, url: str, thumbnails: dict, *, retry_failed: bool, force: bool) -> bool:
+    if (thumbnails or {}).get("origin") == ORIGIN_UPLOAD:
+        return False  # an editor's upload has nothing to fetch
+    if force or status == Image.CacheStatus.PENDING:
+        return True
+    if status == Image.CacheStatus.FAILED:
+        return retry_failed
+    # Cached, but for another URL: the file's image changed since.
+    return (thumbnails or {}).get("source_url") != url
+
+
+def cache_images(
+    *,
+    story_ids: Iterable[int] | None = None,
+    retry_failed: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> CacheReport:
+    """Cache every image that needs it (pending; failed too with ``retry_failed``; all with ``force``).
+
+    Not one transaction: each URL's outcome is committed as soon as it is known,
+    so a run that is interrupted keeps what it did and the next run carries on.
+    """
+    policy = FetchPolicy.from_settings()
+    workers = max(1, workers or settings.NEWSROOM_IMAGE_WORKERS)
+    report = CacheReport()
+    by_url: dict[str, list[int]] = {}
+    cached_before: set[int] = set()
+    rows = _scope(story_ids).values_list("pk", "url", "cache_status", "thumbnails")
+    for pk, url, status, thumbnails in rows:
+        if not url or not _needs_fetch(status, url, thumbnails, retry_failed=retry_failed, force=force):
+            report.skipped += 1
+            continue
+        by_url.setdefault(url, []).append(pk)
+        if status == Image.CacheStatus.CACHED and (thumbnails or {}).get("source_url") == url:
+            cached_before.add(pk)
+    total = sum(len(ids) for ids in by_url.values())
+    if dry_run:
+        report.cached = total
+        return report
+    done = 0
+    if not force:
+        done = _reuse_existing_copies(by_url, report)
+    if progress and total:
+        progress(done, total)
+    if by_url:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cache-images")
+        futures = {pool.submit(fetch_and_store, url, policy=policy): url for url in by_url}
+        try:
+            for future in as_completed(futures):
+                url = futures[future]
+                ids = by_url[url]
+                try:
+                    copy = future.result()
+                except ImageRejected as exc:
+                    _record_failure(ids, reason=str(exc), keep=cached_before, report=report, url=url)
+                except Exception as exc:  # noqa: BLE001 - one bad image must not stop the run
+                    logger.exception("caching %s failed", url)
+                    _record_failure(ids, reason=f"unexpected error: {exc!r}", keep=cached_before,
+                                    report=report, url=url)
+                else:
+                    _record_success(ids, copy)
+                    report.cached += len(ids)
+                done += len(ids)
+                if progress:
+                    progress(done, total)
+        finally:
+            # Interrupted (Ctrl-C): drop what has not started; finished images are already recorded.
+            pool.shutdown(wait=True, cancel_futures=True)
+    return report
+
+
+def _reuse_existing_copies(by_url: dict[str, list[int]], report: CacheReport) -> int:
+    """Images of a URL another row already has a copy of (provider logos, mostly) need no download."""
+    reused = 0
+    urls = list(by_url)
+    waiting = {pk for ids in by_url.values() for pk in ids}
+    for start in range(0, len(urls), 500):
+        donors = (
+            Image.objects.filter(url__in=urls[start:start + 500], cache_status=Image.CacheStatus.CACHED)
+            .exclude(pk__in=waiting)
+            .exclude(local_file="")
+            .order_by("-cached_at")
+        )
+        for donor in donors:
+            if donor.url not in by_url or (donor.thumbnails or {}).get("source_url") != donor.url:
+                continue
+            ids = by_url.pop(donor.url)
+            copy = CachedCopy(donor.local_file.name, donor.local_width, donor.local_height, donor.thumbnails)
+            _record_success(ids, copy)
+            report.cached += len(ids)
+            reused += len(ids)
+    return reused
+
+
+@transaction.atomic
+def _record_success(ids: list[int], copy: CachedCopy) -> None:
+    Image.objects.filter(pk__in=ids).update(
+        cache_status=Image.CacheStatus.CACHED,
+        cache_error="",
+        cached_at=timezone.now(),
+        local_file=copy.local_file,
+        local_width=copy.width,
+        local_height=copy.height,
+        thumbnails=copy.thumbnails,
+    )
+
+
+@transaction.atomic
+def _record_failure(ids: list[int], *, reason: str, keep: set[int], report: CacheReport, url: str) -> None:
+    # A forced refresh that fails keeps the copy we already had; the reason is still recorded.
+    kept = [pk for pk in ids if pk in keep]
+    lost = [pk for pk in ids if pk not in keep]
+    Image.objects.filter(pk__in=kept).update(cache_error=reason)
+    Image.objects.filter(pk__in=lost).update(cache_status=Image.CacheStatus.FAILED, cache_error=reason)
+    report.failed += len(ids)
+    report.failures.extend(CacheFailure(image_id=pk, url=url, reason=reason) for pk in sorted(ids))
+
+
+def cache_images_for_stories(story_ids: Iterable[int]) -> None:
+    """After an import: cache these stories' images once the import commits, if the setting says so.
+
+    Call inside the import's transaction. Failures are recorded per image and
+    logged; they never undo or fail the import.
+    """
+    if not settings.NEWSROOM_CACHE_IMAGES_AFTER_IMPORT:
+        return
+    ids = sorted(set(story_ids))
+    if not ids:
+        return
+
+    def run() -> None:
+        try:
+            report = cache_images(story_ids=ids)
+        except Exception:  # noqa: BLE001 - the import already committed; cron retries what is left
+            logger.exception("caching images after import failed")
+            return
+        if report.failed:
+            logger.warning("images after import: %s", report)
+
+    transaction.on_commit(run)
+
+
+# --------------------------------------------------------------------------- editor uploads
+
+
+def store_upload(data: bytes) -> CachedCopy:
+    """Verify and store an uploaded image; the name comes from its content."""
+    policy = FetchPolicy.from_settings()
+    if len(data) > policy.max_bytes:
+        raise ImageRejected(f"file is larger than the limit of {policy.max_bytes} bytes")
+    copy = store_image(data, key=hashlib.sha256(data).hexdigest()[:32], policy=policy)
+    copy.thumbnails["origin"] = ORIGIN_UPLOAD
+    return copy
+
+
+@transaction.atomic
+def replace_lead_image(*, story: Story, data: bytes, actor, title: str = "", comment: str = "") -> Image:
+    """Make an uploaded image the story's lead image, with thumbnails and an audit entry.
+
+    The lead image row is updated in place (its place in the file's layout is kept);
+    its URL becomes our own copy's absolute address, so an export points at it.
+    """
+    copy = store_upload(data)
+    lead = (
+        Image.objects.select_for_update()
+        .filter(story=story, role=Image.Role.LEAD)
+        .order_by("position", "id")
+        .first()
+    )
+    before = _image_summary(lead)
+    if lead is None:
+        lead = Image(story=story, role=Image.Role.LEAD, position=0)
+    public_url = settings.SITE_URL + default_storage.url(copy.local_file)
+    copy.thumbnails["source_url"] = public_url
+    lead.url = public_url
+    lead.width, lead.height = copy.width, copy.height
+    lead.is_cached = True
+    if title:
+        lead.title = title
+    lead.cache_status = Image.CacheStatus.CACHED
+    lead.cache_error = ""
+    lead.cached_at = timezone.now()
+    lead.local_file.name = copy.local_file
+    lead.local_width, lead.local_height = copy.width, copy.height
+    lead.thumbnails = copy.thumbnails
+    lead.save()
+    record(
+        story=story, action="lead_image", actor=actor, field="images",
+        before=before, after=_image_summary(lead), comment=comment,
+    )
+    return lead
+
+
+def _image_summary(image: Image | None) -> dict[str, Any] | None:
+    if image is None:
+        return None
+    return {
+        "url": image.url,
+        "local_file": image.local_file.name or "",
+        "width": image.local_width or image.width,
+        "height": image.local_height or image.height,
+        "title": image.title,
+    }
