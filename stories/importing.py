@@ -41,6 +41,7 @@ from django.utils.text import slugify
 from providers.models import Provider
 
 from . import audit
+from .images import ORIGIN_UPLOAD
 from .models import (
     EDITORIAL_FIELDS,
     AuditEntry,
@@ -1153,6 +1154,11 @@ class _Importer:
         )
         touched = [f for f in (story.editor_touched or []) if f in EDITORIAL_FIELDS]
         conflicts: list[str] = []
+        if not self.overwrite and _lead_image_uploaded(story):
+            # An editor's uploaded lead image stays, whatever the file says (unless overwritten).
+            if record.has("images") and record.images != current.images:
+                conflicts.append("images")
+            record = with_key(record, "images", images=current.images)
         kept: dict[str, Any] = {}
         released: list[str] = []
         for name in ("quality", "heat", "topics"):
@@ -1456,6 +1462,15 @@ def _conditional_update(story: Story, values: dict[str, Any]) -> None:
     story.version += 1
     story.updated_at = now
     story._state.adding = False
+
+
+def _lead_image_uploaded(story: Story) -> bool:
+    """Whether an editor replaced the story's lead image (``stories.images.replace_lead_image``)."""
+    return any(
+        (image.thumbnails or {}).get("origin") == ORIGIN_UPLOAD
+        for image in story.images.all()
+        if image.role == Image.Role.LEAD and image.related_link_id is None
+    )
 
 
 def _previous(story: Story, base: StoryRecord) -> dict:

@@ -14,6 +14,7 @@ from django.db import connection
 
 from providers.models import Provider
 from stories import workflow
+from stories.images import replace_lead_image
 from stories.importing import export_story, import_stories, iter_story_sources, restore_story
 from stories.models import (
     AuditEntry,
@@ -26,6 +27,7 @@ from stories.models import (
     StoryTopic,
     Topic,
 )
+from tests.images_support import make_image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -381,6 +383,44 @@ def test_overwrite_editorial_lets_the_file_win(tmp_path, editor, cli):
     assert "quality" not in story.editor_touched
     audit = AuditEntry.objects.filter(import_run__isnull=False, field="quality").get()
     assert (audit.before, audit.after) == (90, 10)
+
+
+def upload_lead_image(story: Story, editor, settings, media_root: Path) -> Image:
+    settings.MEDIA_ROOT = media_root
+    settings.NEWSROOM_IMAGE_WIDTHS = [320]
+    return replace_lead_image(story=story, data=make_image_bytes("JPEG", (640, 360)), actor=editor)
+
+
+def test_reimport_keeps_a_lead_image_an_editor_uploaded_and_reports_the_conflict(tmp_path, editor, settings):
+    write(tmp_path / "files", "a.md", story_file("alpha", excerpt="Old."))
+    run_import(tmp_path / "files")
+    uploaded = upload_lead_image(Story.objects.get(), editor, settings, tmp_path / "media")
+    changed = story_file("alpha", excerpt="New.").replace("img.example/alpha.jpg", "img.example/other.jpg")
+    write(tmp_path / "files", "a.md", changed)
+
+    report = run_import(tmp_path / "files")
+
+    story = Story.objects.get()
+    lead = Image.objects.get(story=story, role=Image.Role.LEAD)
+    assert report.counts["conflicts"] == 1
+    assert report.results[0].conflicts == ["images"]
+    assert story.excerpt == "New."
+    assert (lead.pk, lead.url, lead.thumbnails["origin"]) == (uploaded.pk, uploaded.url, "upload")
+    assert ImportRunStory.objects.get(run=report.run).conflicts == ["images"]
+
+
+def test_overwrite_editorial_replaces_an_uploaded_lead_image_with_the_files(tmp_path, editor, settings):
+    write(tmp_path / "files", "a.md", story_file("alpha", excerpt="Old."))
+    run_import(tmp_path / "files")
+    upload_lead_image(Story.objects.get(), editor, settings, tmp_path / "media")
+    write(tmp_path / "files", "a.md", story_file("alpha", excerpt="New."))
+
+    report = run_import(tmp_path / "files", overwrite_editorial=True)
+
+    lead = Image.objects.get(role=Image.Role.LEAD)
+    assert report.counts["updated"] == 1
+    assert lead.url == "https://img.example/alpha.jpg"
+    assert "origin" not in lead.thumbnails
 
 
 def test_editor_unpublish_is_not_undone_by_reimport(tmp_path, moderator):
