@@ -41,7 +41,7 @@ from django.utils.text import slugify
 from providers.models import Provider
 
 from . import audit
-from .images import ORIGIN_UPLOAD
+from .images import ORIGIN_UPLOAD, cache_images_for_stories
 from .models import (
     EDITORIAL_FIELDS,
     AuditEntry,
@@ -711,6 +711,10 @@ class _Importer:
         self._entries: list[dict[str, Any]] = []
         self._written: set[int] = set()  # stories this run created or changed
         self._written_at_analyze = 0
+
+    def written_story_ids(self) -> list[int]:
+        """Stories this run created or changed."""
+        return sorted(self._written)
 
     # --- batch
 
@@ -1618,6 +1622,8 @@ def import_stories(
     status = ImportRun.Status.FINISHED
     try:
         importer.import_all(sources)
+        # Created or updated stories only; does nothing unless the setting is on, and runs after commit.
+        cache_images_for_stories(importer.written_story_ids())
     except KeyboardInterrupt:
         status = ImportRun.Status.INTERRUPTED
         raise

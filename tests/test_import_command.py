@@ -27,7 +27,7 @@ from stories.models import (
     StoryTopic,
     Topic,
 )
-from tests.images_support import make_image_bytes
+from tests.images_support import ImageServer, make_image_bytes, respond
 
 pytestmark = pytest.mark.django_db
 
@@ -421,6 +421,42 @@ def test_overwrite_editorial_replaces_an_uploaded_lead_image_with_the_files(tmp_
     assert report.counts["updated"] == 1
     assert lead.url == "https://img.example/alpha.jpg"
     assert "origin" not in lead.thumbnails
+
+
+def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote(
+    tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.NEWSROOM_IMAGE_ALLOW_PRIVATE = True
+    settings.NEWSROOM_IMAGE_WIDTHS = [320]
+    settings.NEWSROOM_CACHE_IMAGES_AFTER_IMPORT = True
+    with ImageServer() as server:
+        server.routes["/alpha.jpg"] = respond(make_image_bytes("JPEG", (800, 450)))
+        server.routes["/beta.jpg"] = respond(make_image_bytes("JPEG", (800, 450)))
+        write(
+            tmp_path / "old",
+            "b.md",
+            story_file("beta").replace("https://img.example/beta.jpg", server.url("/beta.jpg")),
+        )
+        run_import(tmp_path / "old")  # the setting is on, but this import's callback is never run
+        write(
+            tmp_path / "new",
+            "a.md",
+            story_file("alpha").replace("https://img.example/alpha.jpg", server.url("/alpha.jpg")),
+        )
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            report = run_import(tmp_path / "new", tmp_path / "old")
+
+    assert report.counts["created"] == 1
+    assert len(callbacks) == 1
+    lead = {
+        image.story.title: image
+        for image in Image.objects.filter(role=Image.Role.LEAD).select_related("story")
+    }
+    assert lead["Alpha"].cache_status == Image.CacheStatus.CACHED
+    assert lead["Alpha"].local_width == 800
+    assert lead["Beta"].cache_status == Image.CacheStatus.PENDING  # unchanged in this import
+    assert (server.hits["/alpha.jpg"], server.hits["/beta.jpg"]) == (1, 0)
 
 
 def test_editor_unpublish_is_not_undone_by_reimport(tmp_path, moderator):
