@@ -6,7 +6,8 @@ identifies (``seedformat.identity_key_for``). Each file is atomic; a bad file
 is reported and the batch goes on. Every non-dry run is recorded as an
 ``ImportRun`` with one ``ImportRunStory`` per story it touched, holding the
 story's previous source record so that the run can be undone
-(``restore_story``).
+(``restore_story``). Unchanged files get no row (the run touched nothing; its
+``unchanged`` count says how many there were), which keeps a re-import cheap.
 
 Decisions:
 
@@ -752,9 +753,11 @@ class _Importer:
             _refresh_lookup_statistics()
 
     def _chunk(self, chunk: list[tuple[StorySource, bytes | None, str]]) -> None:
-        hashes = {hashlib.sha256(data).hexdigest(): None for _, data, _ in chunk if data is not None}
+        sha256 = hashlib.sha256
+        hashes = [sha256(data).hexdigest() if data is not None else "" for _, data, _ in chunk]
         known: dict[str, tuple[int, list, str]] = {}
-        for source_hash, pk, touched, title in Story.objects.filter(source_hash__in=list(hashes)).values_list(
+        wanted = list(dict.fromkeys(h for h in hashes if h))
+        for source_hash, pk, touched, title in Story.objects.filter(source_hash__in=wanted).values_list(
             "source_hash", "id", "editor_touched", "title"
         ):
             known[source_hash] = (pk, touched or [], title)
@@ -765,10 +768,10 @@ class _Importer:
             if data is None:
                 results[index] = FileResult(path=source.path, outcome=FAILED, reason=error)
                 continue
-            source_hash = hashlib.sha256(data).hexdigest()
+            source_hash = hashes[index]
             hit = known.get(source_hash)
             if hit is not None and not (hit[1] and self._editorial_relevant(hit[1])):
-                self._entry(story_id=hit[0], path=source.path, outcome=UNCHANGED)
+                # No ImportRunStory row: the run did not touch the story (its count says how many).
                 results[index] = FileResult(
                     path=source.path, outcome=UNCHANGED, story_id=hit[0], title=hit[2]
                 )
@@ -1145,7 +1148,6 @@ class _Importer:
         if source_hash in (story.layout or {}).get("seen", ()):
             # A version of this story that a later file has replaced (e.g. one article
             # filed under two names in the batch): applying it again would flip the story back.
-            self._entry(story_id=story.pk, path=path, outcome=UNCHANGED)
             return FileResult(path=path, outcome=UNCHANGED, story_id=story.pk, title=story.title)
         base = _base_record(story)
         current = _apply_editorial(
@@ -1220,7 +1222,8 @@ class _Importer:
             if quiet:
                 Story.objects.filter(pk=story.pk).update(**quiet)
             outcome = CONFLICT if conflicts else UNCHANGED
-            self._entry(story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts)
+            if conflicts:
+                self._entry(story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts)
             return FileResult(
                 path=path, outcome=outcome, story_id=story.pk, conflicts=conflicts, title=story.title
             )

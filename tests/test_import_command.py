@@ -179,6 +179,8 @@ def test_second_import_creates_and_changes_nothing(tmp_path):
     assert row_counts() == before
     assert list(Story.objects.order_by("pk").values_list("version", flat=True)) == versions
     assert not AuditEntry.objects.filter(import_run=report.run).exists()
+    assert not ImportRunStory.objects.filter(run=report.run).exists()  # the run touched no story
+    assert report.run.unchanged == 5
 
 
 def test_identical_content_whose_hash_is_not_on_record_is_unchanged_and_the_hash_is_then_recorded(tmp_path):
