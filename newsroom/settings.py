@@ -180,8 +180,6 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
 LOGIN_URL = "admin:login"
-# Scheme-less URLs typed into forms become https:// (the Django 6.0 default).
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # Security: strict by default, relaxed only for local development over HTTP.
 SECURE_CONTENT_TYPE_NOSNIFF = True
