@@ -211,7 +211,7 @@ NEWSROOM_UPLOAD_MAX_RATIO = env_int("NEWSROOM_UPLOAD_MAX_RATIO", 100)
 # Our own per-upload file limit must be reached before Django's, which answers a bare 400.
 DATA_UPLOAD_MAX_NUMBER_FILES = max(100, NEWSROOM_UPLOAD_MAX_FILES + 1)
 
-# Local image cache (stories/images.py, manage.py cache_images). Remote servers are
+# Local image cache (stories/images/, manage.py cache_images). Remote servers are
 # untrusted: every limit applies to every download, and private addresses are refused
 # unless NEWSROOM_IMAGE_ALLOW_PRIVATE (development and tests on loopback).
 NEWSROOM_IMAGE_MAX_BYTES = env_int("NEWSROOM_IMAGE_MAX_BYTES", 10 * 1024 * 1024)

@@ -1,6 +1,6 @@
 """Stories, their topics, related coverage, images, audit trail and import runs.
 
-Source fields mirror the story file format (see ``stories/seedformat.py``);
+Source fields mirror the story file format (see ``stories/seedformat/``);
 ``layout`` and ``extra`` keep what the format carries beyond our columns (key
 order, keys we do not model) so that export reproduces a file exactly.
 """
