@@ -41,7 +41,7 @@ from django.utils.text import slugify
 
 from providers.models import Provider
 
-from . import audit
+from . import audit, workflow
 from .images import ORIGIN_UPLOAD, cache_images_for_stories
 from .models import (
     EDITORIAL_FIELDS,
@@ -1194,10 +1194,9 @@ class _Importer:
             else:
                 flipped = bool(record.published) != bool(previous_file_published)
             if flipped and record.has("published"):
-                if record.published and story.state != State.PUBLISHED:
-                    state = State.PUBLISHED if self.can_publish else State.IN_REVIEW
-                elif not record.published and story.state == State.PUBLISHED:
-                    state = State.IN_REVIEW
+                state = workflow.import_state_target(
+                    story.state, published=bool(record.published), may_publish=self.can_publish
+                )
         new_topics = kept.get("topics", record.topics or ())
         effective = _apply_editorial(
             record,
@@ -1231,46 +1230,29 @@ class _Importer:
         previous = _previous(story, base)
         provider = self._provider(record.provider) if record.provider is not None else story.provider
         values = _story_values(record)
-        values["quality"] = effective.quality if effective.has("quality") else record.quality
-        values["heat"] = effective.heat if effective.has("heat") else record.heat
+        # State, quality, heat and topics change through the workflow service below.
+        del values["quality"], values["heat"]
         values.update(
             provider=provider,
-            state=state,
             editor_touched=new_touched,
             source_hash=source_hash,
             layout=_story_layout(record, provider)
             | _seen_after(story, source_hash, same_run=story.pk in self._written),
             extra=_extra(record),
         )
-        if state != story.state:
-            values["state_comment"] = "Moved by import: the file's published flag changed."
         _conditional_update(story, values)
         self._write_children(
             story,
             effective,
-            topics=tuple(current.topics or ()) != tuple(effective.topics or ()),
+            topics=False,
             images=current.images != effective.images,
             provider_images=(current.provider.images if current.provider else None)
             != (effective.provider.images if effective.provider else None),
             related=current.related != effective.related,
         )
-        for name, before, after in (
-            ("state", previous["state"], state),
-            ("quality", current.quality, effective.quality),
-            ("heat", current.heat, effective.heat),
-            ("topics", list(current.topics or ()), list(effective.topics or ())),
-        ):
-            if before != after:
-                audit.record(
-                    story=story,
-                    action="import",
-                    actor=self.actor,
-                    import_run=self.run,
-                    field=name,
-                    before=before,
-                    after=after,
-                    comment="Changed by import.",
-                )
+        if not self._apply_workflow(story, record=record, effective=effective, current=current, state=state):
+            conflicts.append("published")
+            outcome = CONFLICT
         self._entry(story_id=story.pk, path=path, outcome=outcome, previous=previous, conflicts=conflicts)
         changes = _changes(current, effective) if self.collect else {}
         return FileResult(
@@ -1281,6 +1263,47 @@ class _Importer:
             conflicts=conflicts,
             title=story.title,
         )
+
+    def _apply_workflow(
+        self, story: Story, *, record: StoryRecord, effective: StoryRecord, current: StoryRecord, state: str
+    ) -> bool:
+        """State, quality, heat and topics through the workflow service, as the system, audited
+        against this run. False when the workflow refuses the state change (e.g. the story's
+        expiry time has passed): the state is kept and the caller reports a conflict."""
+        moved = True
+        try:
+            if state != story.state:
+                try:
+                    workflow.apply_import_state(
+                        story,
+                        published=bool(record.published),
+                        may_publish=self.can_publish,
+                        import_run=self.run,
+                        expected_version=story.version,
+                    )
+                except workflow.StaleStoryError:
+                    raise
+                except workflow.WorkflowError:
+                    moved = False
+            editorial: dict[str, Any] = {}
+            for name in ("quality", "heat"):
+                value = getattr(effective if effective.has(name) else record, name)
+                if value != getattr(story, name):
+                    editorial[name] = value
+            if tuple(current.topics or ()) != tuple(effective.topics or ()):
+                editorial["topics"] = [self._topic(name) for name in dict.fromkeys(effective.topics or ())]
+            if editorial:
+                workflow.update_editorial(
+                    story,
+                    actor=None,
+                    import_run=self.run,
+                    expected_version=story.version,
+                    comment="Changed by import.",
+                    **editorial,
+                )
+        except workflow.StaleStoryError:
+            raise _Stale from None
+        return moved
 
     def _write_children(
         self,

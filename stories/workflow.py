@@ -330,6 +330,56 @@ def transition(
     return story
 
 
+IMPORT_STATE_COMMENT = "Moved by import: the file's published flag changed."
+
+
+def import_state_target(state: str, *, published: bool, may_publish: bool) -> str:
+    """The state ``apply_import_state`` moves a story in ``state`` to (``state`` itself: no move)."""
+    action = _import_action(state, published=published, may_publish=may_publish)
+    return TRANSITIONS[action].target if action else state
+
+
+def _import_action(state: str, *, published: bool, may_publish: bool) -> str | None:
+    if not published:
+        return UNPUBLISH if state == State.PUBLISHED else None
+    if state == State.PUBLISHED:
+        return None
+    if may_publish:
+        return PUBLISH
+    # Without publish permission the story goes to review; a rejection stands.
+    return SUBMIT if state == State.DRAFT else None
+
+
+@transaction.atomic
+def apply_import_state(
+    story: Story,
+    *,
+    published: bool,
+    may_publish: bool,
+    import_run: ImportRun | None,
+    expected_version: int | None = None,
+) -> str | None:
+    """A re-imported file flipped ``published``: make the matching transition as the system.
+
+    Validated and audited like any other transition (actor None, linked to the
+    import run). An import by someone without publish permission submits a
+    draft for review instead of publishing it. Returns the action taken, or None
+    when no transition applies.
+    """
+    action = _import_action(story.state, published=published, may_publish=may_publish)
+    if action is None:
+        return None
+    transition(
+        story,
+        action=action,
+        actor=None,
+        comment=IMPORT_STATE_COMMENT,
+        expected_version=expected_version,
+        import_run=import_run,
+    )
+    return action
+
+
 @transaction.atomic
 def schedule(
     story: Story,
