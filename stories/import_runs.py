@@ -290,6 +290,10 @@ class ParsedSource(StorySource):
 
     pending: Future | None = field(default=None, repr=False, compare=False)
     slot: int = 0  # this file's place in its task
+    sha256: str = ""  # computed while reading ahead
+
+    def digest(self, data: bytes) -> str:
+        return self.sha256 or super().digest(data)
 
     def parse(self, data: bytes) -> tuple[StoryRecord, str]:
         if self.pending is None:  # recognised as unchanged by its hash: the importer will not ask
@@ -350,7 +354,8 @@ def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[S
             if data is not None and source_hash not in known:
                 waiting.append(len(window))
                 task.append((source.path, data))
-            window.append((ParsedSource(path=source.path, opener=_read_once(data, error)), len(data or b"")))
+            parsed = ParsedSource(path=source.path, opener=_read_once(data, error), sha256=source_hash or "")
+            window.append((parsed, len(data or b"")))
             in_flight += len(data or b"")
             if len(task) >= FILES_PER_TASK:
                 send(task, waiting)

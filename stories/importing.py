@@ -105,6 +105,10 @@ class StorySource:
     def read(self) -> bytes:
         return self.opener()
 
+    def digest(self, data: bytes) -> str:
+        """sha256 of ``data`` in hex (a subclass may have computed it already)."""
+        return hashlib.sha256(data).hexdigest()
+
     def parse(self, data: bytes) -> tuple[StoryRecord, str]:
         """The record and identity key of ``data`` (a subclass may parse ahead in another process)."""
         record = parse_story(data, path=self.path)
@@ -753,8 +757,7 @@ class _Importer:
             _refresh_lookup_statistics()
 
     def _chunk(self, chunk: list[tuple[StorySource, bytes | None, str]]) -> None:
-        sha256 = hashlib.sha256
-        hashes = [sha256(data).hexdigest() if data is not None else "" for _, data, _ in chunk]
+        hashes = [source.digest(data) if data is not None else "" for source, data, _ in chunk]
         known: dict[str, tuple[int, list, str]] = {}
         wanted = list(dict.fromkeys(h for h in hashes if h))
         for source_hash, pk, touched, title in Story.objects.filter(source_hash__in=wanted).values_list(
