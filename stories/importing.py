@@ -19,7 +19,14 @@ Decisions:
   with the editor is reported as a conflict every time it is imported.
 * ``published`` in a file moves the workflow state only when it flips against
   the file's previous value (kept in ``Story.layout``): a re-import of the same
-  file never undoes a moderator's decision.
+  file never undoes a moderator's decision. The move is a workflow transition
+  (``workflow.apply_import_state``, system actor, audited against the run); quality,
+  heat and topics of an existing story change through ``workflow.update_editorial``.
+  Creating a story sets its first state directly: that is creation, not a transition.
+* A lead image an editor uploaded (``stories.images.replace_lead_image``) is an
+  editorial decision like the others: kept, with a conflict on ``images``, unless
+  ``overwrite_editorial``.
+* A run stopped by Ctrl-C is recorded as ``interrupted`` with its counts so far.
 """
 
 from __future__ import annotations
