@@ -108,7 +108,10 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
             "cannot be undone here. Its changes are in each story's history; change them back there."
         )
     if run.status == ImportRun.Status.RUNNING and timezone.now() - run.started_at < STALE_RUN_AFTER:
-        raise RevertError(f"Import #{run.pk} is still running; revert it once it has finished.")
+        raise RevertError(
+            f"Import #{run.pk} is still running; revert it once it has finished (a run left running "
+            "by a stopped process can be reverted an hour after it started)."
+        )
 
     report = RevertReport(run=run)
     entries = (
