@@ -279,20 +279,24 @@ def _provider_layout(provider: ProviderRecord | None, db_domain: str | None) -> 
     return layout
 
 
+def _image_values(image: ImageRecord, *, role: str, position: int) -> dict[str, Any]:
+    """The Image columns for one image of a file, without its owner."""
+    return {
+        "role": role,
+        "position": position,
+        "url": _text(image.url),
+        "width": image.width,
+        "height": image.height,
+        "is_cached": image.is_cached,
+        "title": image.title,
+        "layout": _record_layout(image),
+        "extra": _extra(image),
+    }
+
+
 def _image_rows(images: Sequence[ImageRecord] | None, *, role: str, **owner) -> list[Image]:
     return [
-        Image(
-            role=role,
-            position=position,
-            url=_text(image.url),
-            width=image.width,
-            height=image.height,
-            is_cached=image.is_cached,
-            title=image.title,
-            layout=_record_layout(image),
-            extra=_extra(image),
-            **owner,
-        )
+        Image(**_image_values(image, role=role, position=position), **owner)
         for position, image in enumerate(images or ())
     ]
 
@@ -1449,18 +1453,7 @@ def _preparer(field, conn) -> Callable[[Any], Any] | None:
 
 def _add_images(rows: _Rows, images: Sequence[ImageRecord] | None, *, role: str, **owner: int) -> None:
     for position, image in enumerate(images or ()):
-        rows.add(
-            role=role,
-            position=position,
-            url=_text(image.url),
-            width=image.width,
-            height=image.height,
-            is_cached=image.is_cached,
-            title=image.title,
-            layout=_record_layout(image),
-            extra=_extra(image),
-            **owner,
-        )
+        rows.add(**_image_values(image, role=role, position=position), **owner)
 
 
 SEEN_HASHES = 16

@@ -316,17 +316,7 @@ def transition(
         after=spec.target,
         comment=comment,
     )
-    for name, value in window.items():
-        audit.record(
-            story=story,
-            action="schedule",
-            actor=actor,
-            import_run=import_run,
-            field=name,
-            before=_audit_value(before_window[name]),
-            after=_audit_value(value),
-            comment=comment,
-        )
+    _record_schedule(story, before_window, window, actor=actor, import_run=import_run, comment=comment)
     return story
 
 
@@ -404,7 +394,13 @@ def schedule(
         return story
     before = {name: getattr(story, name) for name in changes}
     _write(story, expected=expected, changes=changes)
-    for name, value in changes.items():
+    _record_schedule(story, before, changes, actor=actor, import_run=import_run, comment=comment)
+    return story
+
+
+def _record_schedule(story: Story, before: dict, after: dict, *, actor, import_run, comment: str) -> None:
+    """One audit entry per go-live/expiry field that changed."""
+    for name, value in after.items():
         audit.record(
             story=story,
             action="schedule",
@@ -415,7 +411,6 @@ def schedule(
             after=_audit_value(value),
             comment=comment,
         )
-    return story
 
 
 def _topic_names(topics: Sequence[Topic]) -> list[str]:
