@@ -43,7 +43,22 @@ def _start_of_day(value) -> datetime:
     return timezone.make_aware(datetime.combine(value, time.min))
 
 
-class ReaderFilter(django_filters.FilterSet):
+def _date_filter(label: str, *, method: str) -> django_filters.DateFilter:
+    date_input = forms.DateInput(attrs={"type": "date"})
+    return django_filters.DateFilter(label=label, method=method, widget=date_input)
+
+
+class PublishedRangeMixin:
+    """Whole days of publication, inclusive at both ends, in the site's time zone."""
+
+    def filter_published_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(published_at__gte=_start_of_day(value))
+
+    def filter_published_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(published_at__lt=_start_of_day(value + timedelta(days=1)))
+
+
+class ReaderFilter(PublishedRangeMixin, django_filters.FilterSet):
     """What a reader can narrow a listing by. The queryset it gets must already be live-only."""
 
     q = django_filters.CharFilter(
@@ -67,16 +82,8 @@ class ReaderFilter(django_filters.FilterSet):
         empty_label="Any provider",
     )
     type = django_filters.ChoiceFilter(label="Type", choices=live_types, empty_label="Any type")
-    published_after = django_filters.DateFilter(
-        label="Published from",
-        method="filter_published_after",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    published_before = django_filters.DateFilter(
-        label="Published until",
-        method="filter_published_before",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    published_after = _date_filter("Published from", method="filter_published_after")
+    published_before = _date_filter("Published until", method="filter_published_before")
     # Last, so that an explicit order overrides the ranking a search applies.
     sort = django_filters.ChoiceFilter(label="Order", choices=SORT_CHOICES, method="filter_sort")
 
@@ -97,12 +104,6 @@ class ReaderFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(pk__in=StoryTopic.objects.filter(topic__in=value).values("story_id"))
-
-    def filter_published_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(published_at__gte=_start_of_day(value))
-
-    def filter_published_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(published_at__lt=_start_of_day(value + timedelta(days=1)))
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.order_by(*SORT_ORDERINGS[value])
@@ -130,7 +131,7 @@ def all_types() -> list[tuple[str, str]]:
     return [(value, value.capitalize()) for value in types]
 
 
-class ModerationFilter(django_filters.FilterSet):
+class ModerationFilter(PublishedRangeMixin, django_filters.FilterSet):
     """What a moderator narrows the queue by. Staff only: choices name every provider and topic."""
 
     state = django_filters.ChoiceFilter(label="Show", choices=MODERATION_STATES, empty_label=None)
@@ -142,16 +143,8 @@ class ModerationFilter(django_filters.FilterSet):
         label="Topic", queryset=Topic.objects.all(), method="filter_topic", empty_label="Any topic"
     )
     type = django_filters.ChoiceFilter(label="Type", choices=all_types, empty_label="Any type")
-    published_after = django_filters.DateFilter(
-        label="Published from",
-        method="filter_published_after",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    published_before = django_filters.DateFilter(
-        label="Published until",
-        method="filter_published_before",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    published_after = _date_filter("Published from", method="filter_published_after")
+    published_before = _date_filter("Published until", method="filter_published_before")
     quality_min = django_filters.NumberFilter(label="Quality from", field_name="quality", lookup_expr="gte")
     quality_max = django_filters.NumberFilter(label="Quality to", field_name="quality", lookup_expr="lte")
     import_run = django_filters.NumberFilter(label="Import run", method="filter_import_run", min_value=1)
@@ -173,12 +166,6 @@ class ModerationFilter(django_filters.FilterSet):
 
     def filter_topic(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset.filter(pk__in=StoryTopic.objects.filter(topic=value).values("story_id"))
-
-    def filter_published_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(published_at__gte=_start_of_day(value))
-
-    def filter_published_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(published_at__lt=_start_of_day(value + timedelta(days=1)))
 
     def filter_import_run(self, queryset: QuerySet, name: str, value) -> QuerySet:
         # A run's stories as one batch, whatever else the run did to other stories.
