@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -409,8 +410,9 @@ def _note_style(styles: dict[str, str], key: str, node: Node, plain: frozenset[s
             styles[key] = _style(node)
 
 
-def _images(node: Node, name: str) -> tuple[ImageRecord, ...] | None:
-    if isinstance(node, ScalarNode) and node.tag == _NULL:
+def _mapping_list(node: Node, name: str, read_item: Callable[[MappingNode, str], Any]) -> tuple | None:
+    """A YAML list of mappings (``images``, ``related``), each read by ``read_item``; null stays None."""
+    if _is_null(node):
         return None
     if not isinstance(node, SequenceNode):
         raise _err(f"must be a list, got {_describe(node)}", name, node)
@@ -419,27 +421,35 @@ def _images(node: Node, name: str) -> tuple[ImageRecord, ...] | None:
         item_name = f"{name}[{index}]"
         if not isinstance(item, MappingNode):
             raise _err(f"must be a mapping, got {_describe(item)}", item_name, item)
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        styles: dict[str, str] = {}
-        keys = []
-        for key_node, value_node in _pairs(item, item_name):
-            key = key_node.value
-            keys.append(key)
-            fname = f"{item_name}.{key}"
-            if key == "url":
-                values["url"] = _as_url(value_node, fname)
-            elif key in ("width", "height"):
-                values[key] = _as_int(value_node, fname, minimum=0)
-            elif key == "isCached":
-                values["is_cached"] = _as_bool(value_node, fname)
-            elif key == "title":
-                values["title"] = _as_str(value_node, fname, max_length=1000)
-            else:
-                extra[key] = _check_extra(key, value_node, fname)
-            _note_style(styles, key, value_node, ImageRecord.PLAIN)
-        result.append(ImageRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values))
+        result.append(read_item(item, item_name))
     return tuple(result)
+
+
+def _images(node: Node, name: str) -> tuple[ImageRecord, ...] | None:
+    return _mapping_list(node, name, _image)
+
+
+def _image(item: MappingNode, item_name: str) -> ImageRecord:
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    styles: dict[str, str] = {}
+    keys = []
+    for key_node, value_node in _pairs(item, item_name):
+        key = key_node.value
+        keys.append(key)
+        fname = f"{item_name}.{key}"
+        if key == "url":
+            values["url"] = _as_url(value_node, fname)
+        elif key in ("width", "height"):
+            values[key] = _as_int(value_node, fname, minimum=0)
+        elif key == "isCached":
+            values["is_cached"] = _as_bool(value_node, fname)
+        elif key == "title":
+            values["title"] = _as_str(value_node, fname, max_length=1000)
+        else:
+            extra[key] = _check_extra(key, value_node, fname)
+        _note_style(styles, key, value_node, ImageRecord.PLAIN)
+    return ImageRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values)
 
 
 def _provider(node: Node, name: str) -> ProviderRecord:
@@ -493,41 +503,35 @@ _URL_KEYS = {
 
 
 def _related(node: Node, name: str) -> tuple[RelatedRecord, ...] | None:
-    if isinstance(node, ScalarNode) and node.tag == _NULL:
-        return None
-    if not isinstance(node, SequenceNode):
-        raise _err(f"must be a list, got {_describe(node)}", name, node)
-    result = []
-    for index, item in enumerate(node.value):
-        item_name = f"{name}[{index}]"
-        if not isinstance(item, MappingNode):
-            raise _err(f"must be a mapping, got {_describe(item)}", item_name, item)
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        styles: dict[str, str] = {}
-        keys = []
-        for key_node, value_node in _pairs(item, item_name):
-            key = key_node.value
-            keys.append(key)
-            fname = f"{item_name}.{key}"
-            if key in ("title", "excerpt", "type"):
-                limit = {"title": 1000, "type": 40}.get(key)
-                values[key] = _as_str(value_node, fname, max_length=limit)
-            elif key == "publishedDateTime":
-                values["published_at"] = _as_datetime(value_node, fname)
-            elif key in _URL_KEYS:
-                values[_URL_KEYS[key]] = _as_url(value_node, fname)
-            elif key == "provider":
-                values["provider"] = None if _is_null(value_node) else _provider(value_node, fname)
-            elif key == "quality":
-                values["quality"] = _as_int(value_node, fname)
-            elif key == "images":
-                values["images"] = _images(value_node, fname)
-            else:
-                extra[key] = _check_extra(key, value_node, fname)
-            _note_style(styles, key, value_node, RelatedRecord.PLAIN)
-        result.append(RelatedRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values))
-    return tuple(result)
+    return _mapping_list(node, name, _related_link)
+
+
+def _related_link(item: MappingNode, item_name: str) -> RelatedRecord:
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    styles: dict[str, str] = {}
+    keys = []
+    for key_node, value_node in _pairs(item, item_name):
+        key = key_node.value
+        keys.append(key)
+        fname = f"{item_name}.{key}"
+        if key in ("title", "excerpt", "type"):
+            limit = {"title": 1000, "type": 40}.get(key)
+            values[key] = _as_str(value_node, fname, max_length=limit)
+        elif key == "publishedDateTime":
+            values["published_at"] = _as_datetime(value_node, fname)
+        elif key in _URL_KEYS:
+            values[_URL_KEYS[key]] = _as_url(value_node, fname)
+        elif key == "provider":
+            values["provider"] = None if _is_null(value_node) else _provider(value_node, fname)
+        elif key == "quality":
+            values["quality"] = _as_int(value_node, fname)
+        elif key == "images":
+            values["images"] = _images(value_node, fname)
+        else:
+            extra[key] = _check_extra(key, value_node, fname)
+        _note_style(styles, key, value_node, RelatedRecord.PLAIN)
+    return RelatedRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values)
 
 
 def _is_null(node: Node) -> bool:
