@@ -366,40 +366,41 @@ def _is_empty(value: Any) -> bool:
     return value is not None and (value == "" or value == ())
 
 
-_STORY_COLUMNS = {
-    "category": "category",
-    "title": "title",
-    "excerpt": "excerpt",
-    "published_at": "published_at",
-    "web_url": "web_url",
-    "original_url": "original_url",
-    "amp_web_url": "amp_web_url",
-    "cdn_amp_web_url": "cdn_amp_web_url",
-    "type": "type",
-    "quality": "quality",
-    "heat": "heat",
-    "featured_content": "featured_content",
-    "secured": "secured",
-}
+# Record attributes stored in columns of the same name.
+_STORY_COLUMNS = (
+    "category",
+    "title",
+    "excerpt",
+    "published_at",
+    "web_url",
+    "original_url",
+    "amp_web_url",
+    "cdn_amp_web_url",
+    "type",
+    "quality",
+    "heat",
+    "featured_content",
+    "secured",
+)
 _TEXT_COLUMNS = {"category", "title", "excerpt", "type", "featured_content", "secured"}
-_RELATED_COLUMNS = {
-    "title": "title",
-    "excerpt": "excerpt",
-    "published_at": "published_at",
-    "web_url": "web_url",
-    "original_url": "original_url",
-    "amp_web_url": "amp_web_url",
-    "cdn_amp_web_url": "cdn_amp_web_url",
-    "type": "type",
-    "quality": "quality",
-}
+_RELATED_COLUMNS = (
+    "title",
+    "excerpt",
+    "published_at",
+    "web_url",
+    "original_url",
+    "amp_web_url",
+    "cdn_amp_web_url",
+    "type",
+    "quality",
+)
 _RELATED_TEXT = {"title", "excerpt", "type"}
 
 
 def _story_values(record: StoryRecord) -> dict[str, Any]:
     values = {}
-    for attr, column in _STORY_COLUMNS.items():
-        value = getattr(record, attr)
+    for column in _STORY_COLUMNS:
+        value = getattr(record, column)
         values[column] = _text(value) if column in _TEXT_COLUMNS else value
     values["body"] = record.body
     values["provider_name"] = record.provider.name if record.provider is not None else ""
@@ -426,8 +427,8 @@ def _related_values(
     story_id: int | None, position: int, record: RelatedRecord, provider: Provider | None
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for attr, column in _RELATED_COLUMNS.items():
-        value = getattr(record, attr)
+    for column in _RELATED_COLUMNS:
+        value = getattr(record, column)
         values[column] = _text(value) if column in _RELATED_TEXT else value
     values.update(
         story=story_id,
@@ -467,12 +468,12 @@ def _related_record(row: RelatedLink) -> RelatedRecord:
             or (attr == "images" and images)
         ]
     values: dict[str, Any] = {}
-    for attr, column in _RELATED_COLUMNS.items():
+    for column in _RELATED_COLUMNS:
         value = getattr(row, column)
-        key = _key_for(RelatedRecord, attr)
+        key = _key_for(RelatedRecord, column)
         if key in nulls and value in ("", None):
             value = None
-        values[attr] = value
+        values[column] = value
     values["published_at"] = _in_tz(values["published_at"], layout.get("tz", 0))
     provider = _provider_record(
         layout.get("provider"), name=row.provider_name, provider=row.provider, images=provider_images
@@ -585,11 +586,11 @@ def _base_record(story: Story) -> StoryRecord:
         keys += ["provider", "topics"] + (["images"] if lead else []) + (["related"] if related else [])
         keys += ["secured"]
     values: dict[str, Any] = {}
-    for attr, column in _STORY_COLUMNS.items():
+    for column in _STORY_COLUMNS:
         value = getattr(story, column)
-        if _key_for(StoryRecord, attr) in nulls and value in ("", None):
+        if _key_for(StoryRecord, column) in nulls and value in ("", None):
             value = None
-        values[attr] = value
+        values[column] = value
     values["published_at"] = _in_tz(values["published_at"], layout.get("tz", 0))
     provider = _provider_record(
         layout.get("provider"), name=story.provider_name, provider=story.provider, images=provider_images
