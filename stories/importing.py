@@ -366,23 +366,8 @@ def _is_empty(value: Any) -> bool:
     return value is not None and (value == "" or value == ())
 
 
-# Record attributes stored in columns of the same name.
-_STORY_COLUMNS = (
-    "category",
-    "title",
-    "excerpt",
-    "published_at",
-    "web_url",
-    "original_url",
-    "amp_web_url",
-    "cdn_amp_web_url",
-    "type",
-    "quality",
-    "heat",
-    "featured_content",
-    "secured",
-)
-_TEXT_COLUMNS = {"category", "title", "excerpt", "type", "featured_content", "secured"}
+# Record attributes stored in columns of the same name: a related link has a
+# subset of a story's.
 _RELATED_COLUMNS = (
     "title",
     "excerpt",
@@ -394,6 +379,8 @@ _RELATED_COLUMNS = (
     "type",
     "quality",
 )
+_STORY_COLUMNS = (*_RELATED_COLUMNS, "category", "heat", "featured_content", "secured")
+_TEXT_COLUMNS = {"category", "title", "excerpt", "type", "featured_content", "secured"}
 _RELATED_TEXT = {"title", "excerpt", "type"}
 
 
