@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 
 # No inline script or style anywhere in our templates, so the policy can stay
@@ -32,3 +33,22 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class RejectNulCharactersMiddleware:
+    """A NUL character in the path or the query string is a bad request, before any view sees it.
+
+    No URL of ours has a use for one, and PostgreSQL refuses it in any text it is
+    handed, so a lookup, a search or an admin filter given one would fail with a
+    server error. Forms refuse it in posted fields by themselves.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            raise BadRequest("The address contains a NUL character.")
+        return self.get_response(request)

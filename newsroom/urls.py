@@ -4,12 +4,14 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
+from newsroom import accounts
 from stories.admin.images import lead_image_view
 from stories.sitemaps import SITEMAPS
 from stories.views import reader_conditional, robots_txt
 
 urlpatterns = [
     path("admin/stories/story/<int:story_id>/lead-image/", lead_image_view, name="story_lead_image"),
+    *accounts.urlpatterns,
     path("admin/", admin.site.urls),
     path("moderation/", include("stories.moderation_urls")),
     path(
