@@ -1,6 +1,7 @@
 """The moderation queue: stories in review (or drafts), and the actions a moderator takes on them.
 
-Staff only (others are sent to the login page). Every POST checks the
+Staff only (others are sent to the login page), and only staff the story
+admin lets view stories (others get 403). Every POST also checks the
 permission it needs and answers 403 without it; every write goes through
 ``stories.workflow`` with the version the page was rendered with, so an action
 on a story that changed meanwhile is refused, never applied blindly.
@@ -8,10 +9,12 @@ on a story that changed meanwhile is refused, never applied blindly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -78,8 +81,21 @@ def _page_size(request: HttpRequest) -> int:
     return size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
+def queue_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Staff whom the story admin lets view stories (view or change permission), nobody else."""
+
+    @staff_member_required
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not admin.site.get_model_admin(Story).has_view_or_change_permission(request):
+            raise PermissionDenied("You may not view stories.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
 @require_GET
-@staff_member_required
+@queue_access
 def queue(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     if data.get("state") not in QUEUE_STATES:
@@ -141,7 +157,7 @@ def _queue_story(pk: int) -> Story:
 
 
 @require_POST
-@staff_member_required
+@queue_access
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
     form = QueueTransitionForm(request.POST)
     if not form.is_valid():
@@ -166,7 +182,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@queue_access
 def editorial(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request, "edit")
     story = _queue_story(pk)
@@ -195,7 +211,7 @@ def editorial(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@staff_member_required
+@queue_access
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkQueueForm(request.POST)
     if not form.is_valid():

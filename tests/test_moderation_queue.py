@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -96,10 +97,32 @@ def test_queue_actions_refuse_get(moderator_client):
     assert moderator_client.get(reverse("moderation:bulk")).status_code == 405
 
 
-def test_staff_without_roles_sees_no_action_buttons(client, staff_without_roles):
+def test_staff_without_story_permissions_gets_403_and_no_titles(client, staff_without_roles):
+    client.force_login(staff_without_roles)
+    story = make_story(state=State.IN_REVIEW, title="Waiting story")
+
+    response = client.get(reverse(QUEUE))
+
+    assert response.status_code == 403
+    assert "Waiting story" not in response.content.decode()
+    assert client.get(reverse(QUEUE) + "?state=draft").status_code == 403
+    for url, data in [
+        (transition_url(story), {"action": "publish", "version": "1"}),
+        (editorial_url(story), {"quality": "90", "heat": "1", "topics": "", "version": "1"}),
+        (reverse("moderation:bulk"), {"action": "publish", "ids": [story.pk], f"version-{story.pk}": "1"}),
+    ]:
+        assert client.post(url, data).status_code == 403, url
+    story.refresh_from_db()
+    assert (story.state, story.quality) == (State.IN_REVIEW, 50)
+
+
+def test_staff_with_view_permission_only_sees_the_queue_without_action_buttons(client, staff_without_roles):
+    staff_without_roles.user_permissions.add(Permission.objects.get(codename="view_story"))
     client.force_login(staff_without_roles)
     make_story(state=State.IN_REVIEW, title="Waiting story")
+
     body = client.get(reverse(QUEUE)).content.decode()
+
     assert "Waiting story" in body
     assert 'value="publish"' not in body
     assert 'id="bulk-form"' not in body
