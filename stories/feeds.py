@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import html
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import escape
 
 from .filters import live_providers, live_topics
 from .models import Story, StoryTopic
-from .templatetags.reader import plain_text
+from .templatetags.reader import plain_text, shown_story_topics
+from .views import TOPICS_PER_CARD
 
 FEED_SIZE = 50
 
@@ -50,16 +52,17 @@ class LatestStoriesRss(Feed):
         return Story.objects.live()
 
     def items(self, obj=None) -> list[Story]:
-        return list(
-            self.stories(obj).with_cards().order_by("-published_at", "-id")[:FEED_SIZE]
-        )
+        stories = self.stories(obj).with_cards(topic_limit=TOPICS_PER_CARD)
+        return list(stories.order_by("-published_at", "-id")[:FEED_SIZE])
 
-    # Titles and descriptions are HTML in feed readers: escape them as Django's defaults do.
+    # A title is text (Atom says so; RSS readers treat it so): the feed's XML escapes it once.
     def item_title(self, item: Story) -> str:
-        return escape(plain_text(item.title))
+        return plain_text(item.title)
 
+    # A description is HTML in both formats: our text escaped, so that no markup of the file survives.
+    # Quotes need no escaping in element content, and escaping them would only show as "&#x27;".
     def item_description(self, item: Story) -> str:
-        return escape(plain_text(item.excerpt))
+        return html.escape(plain_text(item.excerpt), quote=False)
 
     def item_link(self, item: Story) -> str:
         return absolute(item.get_absolute_url())
@@ -74,10 +77,10 @@ class LatestStoriesRss(Feed):
         return item.updated_at
 
     def item_author_name(self, item: Story) -> str:
-        return item.provider.name
+        return plain_text(item.provider.name)
 
     def item_categories(self, item: Story) -> list[str]:
-        return [story_topic.topic.name for story_topic in item.story_topics.all()]
+        return [plain_text(topic.name) for topic in shown_story_topics(item)[0]]
 
 
 class LatestStoriesAtom(LatestStoriesRss):
@@ -92,10 +95,10 @@ class TopicStoriesRss(LatestStoriesRss):
         return get_object_or_404(live_topics(), slug=slug)
 
     def title(self, obj) -> str:
-        return f"Newsroom: {obj.name}"
+        return f"Newsroom: {plain_text(obj.name)}"
 
     def description(self, obj) -> str:
-        return f"Curated news stories about {obj.name}, newest first."
+        return f"Curated news stories about {plain_text(obj.name)}, newest first."
 
     def subtitle(self, obj) -> str:
         return self.description(obj)
@@ -124,10 +127,10 @@ class ProviderStoriesRss(LatestStoriesRss):
         return get_object_or_404(live_providers(), domain__iexact=domain)
 
     def title(self, obj) -> str:
-        return f"Newsroom: stories from {obj.name}"
+        return f"Newsroom: stories from {plain_text(obj.name)}"
 
     def description(self, obj) -> str:
-        return f"Curated news stories from {obj.name} ({obj.domain}), newest first."
+        return f"Curated news stories from {plain_text(obj.name)} ({plain_text(obj.domain)}), newest first."
 
     def subtitle(self, obj) -> str:
         return self.description(obj)

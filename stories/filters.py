@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
+from django.utils.choices import CallableChoiceIterator
 
 from providers.models import Provider
 
 from .models import ImportRunStory, State, Story, StoryTopic, Topic
 from .search import MAX_QUERY_LENGTH, search_stories
+from .templatetags.reader import plain_text
 
 SORT_ORDERINGS = {
     "new": (F("published_at").desc(nulls_last=True), "-id"),
@@ -39,8 +42,90 @@ def live_types() -> list[tuple[str, str]]:
     return [(value, value.capitalize()) for value in types]
 
 
-def _start_of_day(value) -> datetime:
-    return timezone.make_aware(datetime.combine(value, time.min))
+# The largest primary key either database can hold (a bigint).
+MAX_ID = 2**63 - 1
+
+# A filter form offers the most used topics, providers and types, not every one there is
+# (plus whatever the request chose); a request may still name any of them.
+CHOICES_SHOWN = 50
+
+
+class ShownChoices(ModelChoiceIterator):
+    """A model choice field's options as rendered: those of ``queryset``, evaluated when drawn."""
+
+    def __init__(self, field, queryset: QuerySet) -> None:
+        super().__init__(field)
+        self.queryset = queryset
+
+
+def show_model_choices(field, *, ranked_ids: QuerySet, chosen: list[str], to_field: str = "pk") -> None:
+    """Draw ``field`` with the first ``CHOICES_SHOWN`` of ``ranked_ids`` and the ``chosen`` values."""
+    if to_field == "pk":
+        chosen = [value for value in chosen if value.isdigit() and int(value) <= MAX_ID]
+    wanted = Q(pk__in=ranked_ids[:CHOICES_SHOWN]) | Q(**{f"{to_field}__in": chosen[:CHOICES_SHOWN]})
+    field.widget.choices = ShownChoices(field, field.queryset.filter(wanted))
+
+
+def show_value_choices(field, *, ranked: QuerySet, chosen: str | None, empty_label: str | None) -> None:
+    """Draw a plain choice field with the first ``CHOICES_SHOWN`` values of ``ranked`` and the chosen one."""
+
+    drawn: list[tuple[str, str]] = []
+
+    def choices() -> list[tuple[str, str]]:
+        # Evaluated when the form is drawn (a cached form never is), and once: widgets iterate twice.
+        if not drawn:
+            values = list(ranked[:CHOICES_SHOWN])
+            if chosen and chosen not in values:
+                values.append(chosen)
+            drawn.extend([("", empty_label)] if empty_label is not None else [])
+            drawn.extend((value, value.capitalize()) for value in sorted(values))
+        return drawn
+
+    field.widget.choices = CallableChoiceIterator(choices)
+
+
+def name_label(item) -> str:
+    return plain_text(item.name)
+
+
+def provider_label(provider) -> str:
+    return f"{plain_text(provider.name)} ({provider.domain})"
+
+
+def ranked(queryset: QuerySet, column: str) -> QuerySet:
+    """The values of ``column`` in ``queryset``, the most frequent first."""
+    counted = queryset.values(column).annotate(uses=Count("pk"))
+    return counted.order_by("-uses", column).values_list(column, flat=True)
+
+
+def most_used_topic_names(limit: int) -> list[str]:
+    top = ranked(StoryTopic.objects.all(), "topic")[:limit]
+    return list(Topic.objects.filter(pk__in=top).order_by("name").values_list("name", flat=True))
+
+
+def _chosen(data, name: str) -> list[str]:
+    if data is None:
+        return []
+    values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+    return [str(value) for value in values if value]
+
+
+def _start_of_day(value: date) -> datetime | None:
+    """Midnight at the start of ``value`` in the site's time zone; None past either end of the calendar."""
+    try:
+        start = timezone.make_aware(datetime.combine(value, time.min))
+        # The database compares in UTC, which can be a day outside the calendar too.
+        start.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return start
+
+
+def _next_day(value: date) -> date | None:
+    try:
+        return value + timedelta(days=1)
+    except OverflowError:
+        return None
 
 
 def _date_filter(label: str, *, method: str) -> django_filters.DateFilter:
@@ -49,13 +134,25 @@ def _date_filter(label: str, *, method: str) -> django_filters.DateFilter:
 
 
 class PublishedRangeMixin:
-    """Whole days of publication, inclusive at both ends, in the site's time zone."""
+    """Whole days of publication, inclusive at both ends, in the site's time zone.
 
-    def filter_published_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(published_at__gte=_start_of_day(value))
+    A bound at the first or last day of the calendar is no bound at all.
+    """
 
-    def filter_published_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(published_at__lt=_start_of_day(value + timedelta(days=1)))
+    def filter_published_after(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        start = _start_of_day(value)
+        return queryset if start is None else queryset.filter(published_at__gte=start)
+
+    def filter_published_before(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        following = _next_day(value)
+        end = _start_of_day(following) if following is not None else None
+        return queryset if end is None else queryset.filter(published_at__lt=end)
+
+
+class WholeNumberFilter(django_filters.NumberFilter):
+    """An integer ("1e30" and "1.5" are not), so that bounds can keep it inside a database column."""
+
+    field_class = forms.IntegerField
 
 
 class ReaderFilter(PublishedRangeMixin, django_filters.FilterSet):
@@ -95,6 +192,36 @@ class ReaderFilter(PublishedRangeMixin, django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         searching = bool(data and str(data.get("q", "")).strip())
         self.filters["sort"].extra["empty_label"] = "Best match" if searching else "Newest"
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            fields = super().form.fields
+            live = Story.objects.live()
+            if "topic" in fields:
+                fields["topic"].label_from_instance = name_label
+                show_model_choices(
+                    fields["topic"],
+                    ranked_ids=ranked(StoryTopic.objects.filter(story__in=live), "topic"),
+                    chosen=_chosen(self.data, "topic"),
+                    to_field="slug",
+                )
+            if "provider" in fields:
+                fields["provider"].label_from_instance = provider_label
+                show_model_choices(
+                    fields["provider"],
+                    ranked_ids=ranked(live, "provider"),
+                    chosen=_chosen(self.data, "provider"),
+                    to_field="domain",
+                )
+            if "type" in fields:
+                show_value_choices(
+                    fields["type"],
+                    ranked=ranked(live.exclude(type=""), "type"),
+                    chosen=(_chosen(self.data, "type") or [None])[0],
+                    empty_label="Any type",
+                )
+        return self._form
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return search_stories(queryset, value)
@@ -147,7 +274,9 @@ class ModerationFilter(PublishedRangeMixin, django_filters.FilterSet):
     published_before = _date_filter("Published until", method="filter_published_before")
     quality_min = django_filters.NumberFilter(label="Quality from", field_name="quality", lookup_expr="gte")
     quality_max = django_filters.NumberFilter(label="Quality to", field_name="quality", lookup_expr="lte")
-    import_run = django_filters.NumberFilter(label="Import run", method="filter_import_run", min_value=1)
+    import_run = WholeNumberFilter(
+        label="Import run", method="filter_import_run", min_value=1, max_value=MAX_ID
+    )
     sort = django_filters.ChoiceFilter(
         label="Order", choices=MODERATION_SORT_CHOICES, method="filter_sort", empty_label=None
     )
@@ -155,6 +284,30 @@ class ModerationFilter(PublishedRangeMixin, django_filters.FilterSet):
     class Meta:
         model = Story
         fields: list[str] = []
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            fields = super().form.fields
+            fields["topic"].label_from_instance = name_label
+            show_model_choices(
+                fields["topic"],
+                ranked_ids=ranked(StoryTopic.objects.all(), "topic"),
+                chosen=_chosen(self.data, "topic"),
+            )
+            fields["provider"].label_from_instance = provider_label
+            show_model_choices(
+                fields["provider"],
+                ranked_ids=ranked(Story.objects.all(), "provider"),
+                chosen=_chosen(self.data, "provider"),
+            )
+            show_value_choices(
+                fields["type"],
+                ranked=ranked(Story.objects.exclude(type=""), "type"),
+                chosen=(_chosen(self.data, "type") or [None])[0],
+                empty_label="Any type",
+            )
+        return self._form
 
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -7,9 +7,11 @@ order, keys we do not model) so that export reproduces a file exactly.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,26 +39,69 @@ class Topic(models.Model):
         return reverse("stories:topic", kwargs={"slug": self.slug})
 
 
+# Python dates run from year 1 to 9999. PostgreSQL holds more (year 10000, 1 BC), and a row
+# holding such a date cannot even be loaded: pages that show stories leave those rows out.
+EARLIEST_READABLE = datetime(1, 1, 1, tzinfo=UTC)
+LATEST_READABLE = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+STORY_DATE_FIELDS = ("published_at", "go_live_at", "expire_at")
+
+
+def readable_dates(*fields: str) -> Q:
+    """Rows whose ``fields`` are empty or dates Python can hold."""
+    condition = Q()
+    for name in fields:
+        condition &= Q(**{f"{name}__isnull": True}) | Q(
+            **{f"{name}__gte": EARLIEST_READABLE, f"{name}__lte": LATEST_READABLE}
+        )
+    return condition
+
+
+def live_condition(now: datetime) -> Q:
+    """Published, inside the go-live/expiry window, and loadable."""
+    return (
+        Q(state=State.PUBLISHED)
+        & (Q(go_live_at__isnull=True) | Q(go_live_at__lte=now))
+        & (Q(expire_at__isnull=True) | Q(expire_at__gt=now))
+        & readable_dates(*STORY_DATE_FIELDS)
+    )
+
+
 class StoryQuerySet(models.QuerySet):
     def published(self) -> StoryQuerySet:
         return self.filter(state=State.PUBLISHED)
 
+    def readable(self) -> StoryQuerySet:
+        """Stories whose dates Python can hold (see ``readable_dates``)."""
+        return self.filter(readable_dates(*STORY_DATE_FIELDS))
+
+    def unreadable(self) -> StoryQuerySet:
+        """The others: only their ids may be loaded, to report them."""
+        return self.exclude(readable_dates(*STORY_DATE_FIELDS))
+
     def live(self, now=None) -> StoryQuerySet:
         """Published and inside the go-live/expiry window, whether or not a scheduler ran."""
-        now = now or timezone.now()
-        return self.published().filter(
-            Q(go_live_at__isnull=True) | Q(go_live_at__lte=now),
-            Q(expire_at__isnull=True) | Q(expire_at__gt=now),
-        )
+        return self.filter(live_condition(now or timezone.now()))
 
     def for_reader(self) -> StoryQuerySet:
         return self.live()
 
-    def with_cards(self) -> StoryQuerySet:
-        """Everything a story card shows, fetched in a fixed number of queries."""
+    def with_cards(self, *, topic_limit: int | None = None) -> StoryQuerySet:
+        """Everything a story card shows, fetched in a fixed number of queries.
+
+        With ``topic_limit``, only a story's first topics are fetched, into the
+        list ``shown_story_topics``, each carrying ``topic_total``, the number of
+        topics the story has.
+        """
+        story_topics = StoryTopic.objects.select_related("topic")
+        if topic_limit is None:
+            topics = models.Prefetch("story_topics", queryset=story_topics)
+        else:
+            first = story_topics.annotate(topic_total=Window(Count("pk"), partition_by=[F("story_id")]))
+            topics = models.Prefetch(
+                "story_topics", queryset=first[:topic_limit], to_attr="shown_story_topics"
+            )
         return self.select_related("provider").prefetch_related(
-            models.Prefetch("story_topics", queryset=StoryTopic.objects.select_related("topic")),
-            models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD)),
+            topics, models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD))
         )
 
 

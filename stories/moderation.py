@@ -9,6 +9,7 @@ on a story that changed meanwhile is refused, never applied blindly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -26,13 +27,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import workflow
-from .filters import ModerationFilter
+from .filters import ModerationFilter, most_used_topic_names
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
-from .images import renditions
 from .models import State, Story, Topic
+from .templatetags.images import safe_renditions
+from .templatetags.reader import http_url, plain_text
 from .workflow import TRANSITIONS, Transition, WorkflowError
 
+logger = logging.getLogger(__name__)
+
 PAGE_SIZES = (10, 25, 50, 100)
+# The topic names offered while typing: the most used ones, not every topic there is.
+TOPIC_SUGGESTIONS = 500
+UNREADABLE_SHOWN = 20
 DEFAULT_PAGE_SIZE = 25
 QUEUE_STATES = (State.IN_REVIEW, State.DRAFT)
 
@@ -46,8 +53,7 @@ class Row:
 
     @property
     def link(self) -> str | None:
-        url = self.story.link_url or ""
-        return url if url.lower().startswith(("https://", "http://")) else None
+        return http_url(self.story.link_url) or None
 
     @property
     def topic_names(self) -> str:
@@ -57,17 +63,18 @@ class Row:
 def _thumbnail(story: Story) -> str | None:
     """Our cached copy of the lead image; its http(s) URL only when NEWSROOM_IMAGE_FALLBACK allows remote."""
     for image in story.images.all():
-        local = renditions(image)
+        local = safe_renditions(image)
         if local:
             return local[0].fallback_url
-        if settings.NEWSROOM_IMAGE_FALLBACK == "remote" and image.url.lower().startswith(("https://", "http://")):
+        if settings.NEWSROOM_IMAGE_FALLBACK == "remote" and http_url(image.url):
             return image.url
     return None
 
 
 def queue_queryset():
     return (
-        Story.objects.filter(state__in=QUEUE_STATES)
+        Story.objects.readable()
+        .filter(state__in=QUEUE_STATES)
         .with_cards()
         .annotate(related_count=Count("related_links", distinct=True))
     )
@@ -102,7 +109,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         data["state"] = State.IN_REVIEW
     data.setdefault("sort", "newest")
     filterset = ModerationFilter(data, queryset=queue_queryset())
-    page = Paginator(filterset.qs, _page_size(request)).get_page(request.GET.get("page"))
+    # A filter that cannot be understood shows its error and no stories, never a wider list.
+    stories = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    page = Paginator(stories, _page_size(request)).get_page(request.GET.get("page"))
     user = request.user
     rows = [
         Row(
@@ -118,6 +127,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     # Only the moves that make sense for the state shown (in review or drafts).
     shown = data["state"]
     bulk_actions = [t for t in TRANSITIONS.values() if shown in t.sources and workflow.may(user, t.action)]
+    unreadable = list(
+        Story.objects.filter(state=shown)
+        .unreadable()
+        .order_by("pk")
+        .values_list("pk", flat=True)[:UNREADABLE_SHOWN]
+    )
+    for story_id in unreadable:
+        logger.error("story %s left out of the moderation queue: a date is outside years 1-9999", story_id)
     return render(
         request,
         "moderation/queue.html",
@@ -132,7 +149,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "bulk_actions": bulk_actions,
             "page_sizes": PAGE_SIZES,
             "per_page": page.paginator.per_page,
-            "topic_names": Topic.objects.values_list("name", flat=True),
+            "topic_names": most_used_topic_names(TOPIC_SUGGESTIONS),
+            "unreadable": unreadable,
         },
     )
 
@@ -177,7 +195,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     except WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"“{story.title}”: {TRANSITIONS[action].label.lower()} done.")
+        messages.success(request, f"“{plain_text(story.title)}”: {TRANSITIONS[action].label.lower()} done.")
     return _back(request)
 
 
@@ -188,7 +206,7 @@ def editorial(request: HttpRequest, pk: int) -> HttpResponse:
     story = _queue_story(pk)
     form = QueueEditorialForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"“{story.title}” was not changed: " + form.errors.as_text())
+        messages.error(request, f"“{plain_text(story.title)}” was not changed: " + form.errors.as_text())
         return _back(request)
     data = form.cleaned_data
     try:
@@ -204,9 +222,9 @@ def editorial(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         if changed:
-            messages.success(request, f"“{story.title}”: {', '.join(changed)} saved.")
+            messages.success(request, f"“{plain_text(story.title)}”: {', '.join(changed)} saved.")
         else:
-            messages.info(request, f"“{story.title}”: nothing to change.")
+            messages.info(request, f"“{plain_text(story.title)}”: nothing to change.")
     return _back(request)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,6 +12,20 @@ from django.urls import reverse
 
 from .filters import live_providers, live_topics
 from .models import Story
+from .templatetags.reader import provider_path, topic_path
+
+logger = logging.getLogger("stories.reader")
+
+
+def with_pages(items, path, what: str) -> list:
+    """The items that have a reader page; the others are logged and left out."""
+    kept = []
+    for item in items:
+        if path(item):
+            kept.append(item)
+        else:
+            logger.warning("%s %s has no reader page; left out of the sitemap", what, item.pk)
+    return kept
 
 
 class PublicSiteSitemap(Sitemap):
@@ -53,17 +68,20 @@ class TopicSitemap(PublicSiteSitemap):
     changefreq = "daily"
 
     def items(self):
-        return live_topics().order_by("slug")
+        return with_pages(live_topics().order_by("slug"), topic_path, "topic")
+
+    def location(self, topic) -> str:
+        return topic_path(topic)
 
 
 class ProviderSitemap(PublicSiteSitemap):
     changefreq = "daily"
 
     def items(self):
-        return live_providers().order_by("domain")
+        return with_pages(live_providers().order_by("domain"), provider_path, "provider")
 
     def location(self, provider) -> str:
-        return reverse("stories:provider", kwargs={"domain": provider.domain})
+        return provider_path(provider)
 
 
 SITEMAPS = {

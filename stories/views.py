@@ -8,10 +8,11 @@ is neither cached nor indexed.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -23,10 +24,28 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from .filters import ReaderFilter, live_providers, live_topics
-from .models import RelatedLink, State, Story, StoryTopic
+from .models import (
+    STORY_DATE_FIELDS,
+    AuditEntry,
+    RelatedLink,
+    State,
+    Story,
+    StoryTopic,
+    live_condition,
+    readable_dates,
+)
 from .search import normalise_query
+from .templatetags.reader import plain_text
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 20
+# Reader pages never show an unbounded list: a story's topics on a card and on its page,
+# and its related coverage, stop here with a count of the rest.
+TOPICS_PER_CARD = 6
+TOPICS_PER_STORY = 20
+COVERAGE_PER_STORY = 30
+UNREADABLE_REPORTED = 20
 
 
 # -- Conditional GET --------------------------------------------------------
@@ -41,21 +60,35 @@ class ReaderVersion:
 
 
 def reader_version(request: HttpRequest) -> ReaderVersion:
+    """Validators that depend only on what readers can see.
+
+    One scan of the stories, no joins: editing a live story moves its
+    ``updated_at``; the clock passing a go-live or expiry time moves nothing,
+    so those instants count too; the number and the ids of live stories change
+    when one appears or goes. The moment a story was last taken off the site
+    (unpublished, rejected, expired) comes from the audit trail. Nothing about
+    stories readers cannot see takes part.
+    """
     cached = getattr(request, "_reader_version", None)
     if cached is not None:
         return cached
     now = timezone.now()
+    live = live_condition(now)
     published = Q(state=State.PUBLISHED)
-    # One scan, no joins. Saving any story moves updated_at (publishing,
-    # withdrawing, editing); the clock passing a go-live or expiry time moves
-    # nothing, so those instants count too; deleting a story changes the total.
     figures = Story.objects.aggregate(
-        changed=Max("updated_at"),
-        went_live=Max("go_live_at", filter=published & Q(go_live_at__lte=now)),
-        expired=Max("expire_at", filter=published & Q(expire_at__lte=now)),
-        total=Count("pk"),
+        changed=Max("updated_at", filter=live),
+        went_live=Max("go_live_at", filter=live),
+        expired=Max("expire_at", filter=published & readable_dates("expire_at") & Q(expire_at__lte=now)),
+        total=Count("pk", filter=live),
+        ids=Sum("pk", filter=live),
+        unreadable=Count("pk", filter=published & ~readable_dates(*STORY_DATE_FIELDS)),
     )
-    moments = [figures[key] for key in ("changed", "went_live", "expired") if figures[key] is not None]
+    if figures.pop("unreadable"):
+        report_unreadable(Story.objects.published())
+    figures["withdrawn"] = last_withdrawal()
+    moments = [
+        figures[key] for key in ("changed", "went_live", "expired", "withdrawn") if figures[key] is not None
+    ]
     fingerprint = "|".join(str(figures[key]) for key in sorted(figures))
     version = ReaderVersion(
         last_changed=max(moments) if moments else None,
@@ -63,6 +96,28 @@ def reader_version(request: HttpRequest) -> ReaderVersion:
     )
     request._reader_version = version
     return version
+
+
+def last_withdrawal() -> datetime | None:
+    """When a story last left the published state (the audit trail records every such move)."""
+    left = Q(after=State.IN_REVIEW) | Q(after=State.DRAFT) | Q(after=State.REJECTED)
+    return (
+        AuditEntry.objects.filter(left, field="state", before=State.PUBLISHED)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def report_unreadable(stories: QuerySet) -> None:
+    """Log the stories left out of reader pages because a date of theirs cannot be loaded."""
+    ids = list(stories.unreadable().order_by("pk").values_list("pk", flat=True)[:UNREADABLE_REPORTED])
+    for story_id in ids:
+        logger.error(
+            "story %s left out of reader pages: a date (%s) is outside years 1-9999",
+            story_id,
+            ", ".join(STORY_DATE_FIELDS),
+        )
 
 
 def reader_etag(request: HttpRequest, *args, **kwargs) -> str:
@@ -84,6 +139,7 @@ class ReaderQuerysetMixin:
 
     allow_preview = False
     preview_permission = "stories.view_story"
+    topic_limit = TOPICS_PER_CARD
     request: HttpRequest
 
     def can_preview(self) -> bool:
@@ -91,8 +147,8 @@ class ReaderQuerysetMixin:
         return self.allow_preview and user.is_staff and user.has_perm(self.preview_permission)
 
     def get_queryset(self) -> QuerySet:
-        stories = Story.objects.all() if self.can_preview() else Story.objects.live()
-        return stories.with_cards()
+        stories = Story.objects.readable() if self.can_preview() else Story.objects.live()
+        return stories.with_cards(topic_limit=self.topic_limit)
 
 
 @method_decorator(reader_conditional, name="get")
@@ -172,11 +228,11 @@ class TopicView(StoryListView):
         return super().get_context_data(topic=self.topic, **kwargs)
 
     def get_heading(self, *, query: str, sort: str) -> str:
-        return self.topic.name
+        return plain_text(self.topic.name)
 
     def get_feeds(self) -> dict[str, str]:
         return {
-            "title": f"Newsroom: {self.topic.name}",
+            "title": f"Newsroom: {plain_text(self.topic.name)}",
             "rss": reverse("stories:topic_rss", kwargs={"slug": self.topic.slug}),
             "atom": reverse("stories:topic_atom", kwargs={"slug": self.topic.slug}),
         }
@@ -194,11 +250,11 @@ class ProviderView(StoryListView):
         return super().get_context_data(provider=self.provider, **kwargs)
 
     def get_heading(self, *, query: str, sort: str) -> str:
-        return f"Stories from {self.provider.name}"
+        return f"Stories from {plain_text(self.provider.name)}"
 
     def get_feeds(self) -> dict[str, str]:
         return {
-            "title": f"Newsroom: stories from {self.provider.name}",
+            "title": f"Newsroom: stories from {plain_text(self.provider.name)}",
             "rss": reverse("stories:provider_rss", kwargs={"domain": self.provider.domain}),
             "atom": reverse("stories:provider_atom", kwargs={"domain": self.provider.domain}),
         }
@@ -235,27 +291,35 @@ def group_coverage(links: list[RelatedLink]) -> list[CoverageGroup]:
     return sorted(groups.values(), key=rank)
 
 
+def shown_coverage(story: Story) -> tuple[list[RelatedLink], int]:
+    """The related coverage a story page shows (the best first ``COVERAGE_PER_STORY``, in file
+    order) and how many more links the story has."""
+    links = (
+        RelatedLink.objects.filter(story=story)
+        .filter(readable_dates("published_at"))
+        .select_related("provider")
+        .order_by(F("quality").desc(nulls_last=True), "position", "id")
+    )
+    shown = sorted(links[:COVERAGE_PER_STORY], key=lambda link: (link.position, link.pk))
+    total = len(shown) if len(shown) < COVERAGE_PER_STORY else RelatedLink.objects.filter(story=story).count()
+    return shown, total - len(shown)
+
+
 class StoryDetailView(ReaderQuerysetMixin, DetailView):
     allow_preview = True
+    topic_limit = TOPICS_PER_STORY
     template_name = "stories/story_detail.html"
     context_object_name = "story"
-
-    def get_queryset(self) -> QuerySet:
-        return (
-            super()
-            .get_queryset()
-            .prefetch_related(
-                Prefetch("related_links", queryset=RelatedLink.objects.select_related("provider"))
-            )
-        )
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
         story: Story = self.object
+        links, more_links = shown_coverage(story)
         context.update(
             is_preview=not story.is_live(),
-            coverage=group_coverage(list(story.related_links.all())),
-            topics=[story_topic.topic for story_topic in story.story_topics.all()],
+            coverage=group_coverage(links),
+            more_coverage=more_links,
+            topic_limit=self.topic_limit,
         )
         return context
 

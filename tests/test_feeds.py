@@ -116,9 +116,29 @@ def test_feed_text_is_escaped(reader):
     response = reader.get(reverse("stories:feed_rss"))
 
     item = rss_items(response)[0]
-    assert item.find("title").text == "Bold &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
+    # The title is text, escaped once by the XML; the description is HTML, our text escaped in it.
+    assert item.find("title").text == 'Bold <script>alert("x")</script>'
     assert item.find("description").text == "&lt;img src=x onerror=alert(1)&gt;"
     assert b"<script>" not in response.content
+    assert b"<img" not in response.content
+
+
+@pytest.mark.parametrize("kind", ["rss", "atom"])
+def test_feed_titles_are_escaped_once(reader, kind):
+    make_story(title="Microsoft's &#8220;AT&amp;T&#8221; deal", excerpt="It's done.")
+
+    response = reader.get(reverse(f"stories:feed_{kind}"))
+
+    if kind == "rss":
+        item = rss_items(response)[0]
+        title, description = item.find("title").text, item.find("description").text
+    else:
+        entry = atom_entries(response)[0]
+        title, description = entry.find(f"{ATOM}title").text, entry.find(f"{ATOM}summary").text
+    assert title == "Microsoft's “AT&T” deal"
+    assert description == "It's done."
+    assert b"&amp;#x27;" not in response.content
+    assert b"&amp;amp;" not in response.content
 
 
 def test_feed_is_newest_first_and_bounded(reader):

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from django import template
@@ -17,6 +18,7 @@ from stories.images import Rendition, renditions
 from stories.models import Image
 
 register = template.Library()
+logger = logging.getLogger("stories.reader")
 
 DEFAULT_SIZES = "(min-width: 1024px) 1024px, 100vw"
 # The width the plain ``src`` aims at, for browsers without srcset support.
@@ -34,6 +36,18 @@ def _remote_url(value: str) -> str:
     return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else ""
 
 
+def safe_renditions(image: Image) -> list[Rendition]:
+    """``renditions(image)``, or none when the recorded thumbnails cannot be read (logged)."""
+    try:
+        return renditions(image)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        logger.warning(
+            "image %s (story %s): thumbnails record unreadable (%r); shown without a local copy",
+            image.pk, image.story_id, error,
+        )
+        return []
+
+
 def _pick_src(options: list[Rendition]) -> Rendition:
     fitting = [option for option in options if option.width <= DEFAULT_SRC_WIDTH]
     return fitting[-1] if fitting else options[0]
@@ -49,7 +63,7 @@ def render_image(
         return mark_safe("")  # noqa: S308 - a constant empty string
     if alt is None:
         alt = image.title or ""
-    options = renditions(image)
+    options = safe_renditions(image)
     if options:
         src = _pick_src(options)
         webp_srcset = ", ".join(f"{option.webp_url} {option.width}w" for option in options)
@@ -90,6 +104,6 @@ def renders_image(image: Image | None) -> bool:
     """Whether ``responsive_image`` draws anything for this image: a local copy, or an allowed fallback."""
     if image is None:
         return False
-    if renditions(image):
+    if safe_renditions(image):
         return True
     return settings.NEWSROOM_IMAGE_FALLBACK == "remote" and bool(_remote_url(image.url))

@@ -1,16 +1,37 @@
-"""Template helpers for the reader site: safe links, absolute URLs, embeds, pagination."""
+"""Template helpers for the reader site: safe text and links, absolute URLs, embeds, pagination.
+
+A page never fails because one row is odd: a provider or topic whose URL cannot
+be built is shown without its link, and the story is logged with the reason.
+"""
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from urllib.parse import urlsplit
 
 from django import template
 from django.conf import settings
 from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 register = template.Library()
+logger = logging.getLogger("stories.reader")
+
+# Characters that change the order or the look of the text around them without
+# being seen: bidirectional embeddings, overrides and isolates, zero-width
+# spaces, the word joiner, invisible operators, the byte order mark and tag
+# characters; and control characters, which XML (the feeds) cannot carry at all.
+# Stripped from every title, excerpt and name shown. The zero-width
+# (non-)joiners and the left-to-right and right-to-left marks stay: Persian,
+# Arabic, Indic scripts and emoji need them, and they cannot reorder text.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+    "\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\U000e0000-\U000e007f]"
+)
 
 # The only featuredContent we ever turn into markup: a bare YouTube embed iframe.
 # We keep nothing of the source but the 11-character video id and build the
@@ -86,5 +107,75 @@ def lead_image(story) -> object | None:
 
 @register.filter
 def plain_text(value: object) -> str:
-    """Imported text with its HTML entities (``&#8217;``, ``&amp;``) decoded; still escaped on output."""
-    return html.unescape(str(value or ""))
+    """Text as readers see it: HTML entities (``&#8217;``, ``&amp;``) decoded and invisible controls
+    removed. Every title, excerpt and provider or topic name goes through it; still escaped on output."""
+    return _INVISIBLE.sub("", html.unescape(str(value or "")))
+
+
+def provider_path(provider) -> str:
+    """The provider's reader page, or '' when its domain cannot make one."""
+    try:
+        return reverse("stories:provider", kwargs={"domain": provider.domain})
+    except NoReverseMatch:
+        return ""
+
+
+def topic_path(topic) -> str:
+    """The topic's reader page, or '' when its slug cannot make one."""
+    try:
+        return reverse("stories:topic", kwargs={"slug": topic.slug})
+    except NoReverseMatch:
+        return ""
+
+
+@register.simple_tag
+def provider_link(story) -> SafeString:
+    """The story's provider name, linked to the provider's page when there can be one."""
+    provider = story.provider
+    path = provider_path(provider)
+    if not path:
+        logger.warning(
+            "story %s: provider %s has a domain without a reader page (%r); shown without its link",
+            story.pk, provider.pk, provider.domain,
+        )
+        return format_html("{}", plain_text(provider.name))
+    return format_html('<a href="{}">{}</a>', path, plain_text(provider.name))
+
+
+def shown_story_topics(story) -> tuple[list, int]:
+    """The story's topics a page shows (those prefetched by ``with_cards(topic_limit=…)``) and how many
+    more it has."""
+    shown = getattr(story, "shown_story_topics", None)
+    if shown is None:
+        shown = list(story.story_topics.all())
+    total = getattr(shown[0], "topic_total", len(shown)) if shown else 0
+    return [story_topic.topic for story_topic in shown], total - len(shown)
+
+
+@register.filter
+def topics_shown(story) -> list:
+    return shown_story_topics(story)[0]
+
+
+@register.simple_tag
+def topic_tags(story) -> SafeString:
+    """The story's topics as links, the first few only, with the count of the rest."""
+    topics, more = shown_story_topics(story)
+    if not topics:
+        return SafeString("")
+    items = []
+    for topic in topics:
+        path = topic_path(topic)
+        if not path:
+            logger.warning(
+                "story %s: topic %s has a slug without a reader page (%r); shown without its link",
+                story.pk, topic.pk, topic.slug,
+            )
+        items.append((path, plain_text(topic.name)))
+    links = format_html_join(
+        "",
+        "<li>{}</li>",
+        ((format_html('<a href="{}">{}</a>', path, name) if path else name,) for path, name in items),
+    )
+    rest = format_html('<li class="tags__more">and {} more</li>', more) if more > 0 else ""
+    return format_html('<ul class="tags" aria-label="Topics">{}{}</ul>', links, rest)
