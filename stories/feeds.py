@@ -9,7 +9,8 @@ from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from .filters import live_providers, live_topics
 from .models import Story, StoryTopic
@@ -23,9 +24,25 @@ def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+class NotAfterNow:
+    """A feed is built now: a story dated in the future (up to 31 December 9999) does not date it later."""
+
+    def latest_post_date(self):
+        return min(super().latest_post_date(), timezone.now())
+
+
+class RssFeed(NotAfterNow, Rss201rev2Feed):
+    pass
+
+
+class AtomFeed(NotAfterNow, Atom1Feed):
+    pass
+
+
 class LatestStoriesRss(Feed):
     """All live stories, newest first."""
 
+    feed_type = RssFeed
     title = "Newsroom: latest stories"
     description = "Curated news stories, newest first."
     url_name = "stories:home"
@@ -84,7 +101,7 @@ class LatestStoriesRss(Feed):
 
 
 class LatestStoriesAtom(LatestStoriesRss):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     feed_url_name = "stories:feed_atom"
 
 
@@ -116,7 +133,7 @@ class TopicStoriesRss(LatestStoriesRss):
 
 
 class TopicStoriesAtom(TopicStoriesRss):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     feed_url_name = "stories:topic_atom"
 
 
@@ -146,5 +163,5 @@ class ProviderStoriesRss(LatestStoriesRss):
 
 
 class ProviderStoriesAtom(ProviderStoriesRss):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
     feed_url_name = "stories:provider_atom"

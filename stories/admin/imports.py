@@ -33,6 +33,7 @@ from django.views.decorators.http import require_POST
 
 from .. import uploads
 from ..models import ImportRun, ImportRunStory, Story
+from .changelist import SafeChangeListMixin
 
 IMPORT_PERMISSION = "stories.import_stories"
 ENTRIES_SHOWN = 200
@@ -57,7 +58,7 @@ def import_runs_link(story: Story) -> str:
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
     list_display = (
         "__str__", "started_at", "via", "started_by", "short_source", "status",
         "created", "updated", "unchanged", "conflicts", "failed", "duration_display",

@@ -21,6 +21,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from stories import workflow
+from stories.admin.changelist import SafeChangeListMixin
 from stories.admin.images import lead_thumbnail
 from stories.admin.imports import StoryImportRunsMixin
 from stories.admin.spreadsheet import StorySpreadsheetMixin
@@ -118,7 +119,7 @@ class ImageInline(admin.TabularInline):
 
 
 @admin.register(Story)
-class StoryAdmin(StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
+class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixin, admin.ModelAdmin):
     form = StoryAdminForm
     change_form_template = "admin/stories/story/change_form.html"
     list_display = (
@@ -519,7 +520,7 @@ def merge_action(model_admin, request, queryset, *, merge, noun: str, action: st
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(SafeChangeListMixin, admin.ModelAdmin):
     """The audit trail, read-only for everyone (superusers included)."""
 
     list_display = ("created_at", "story_link", "who", "action", "field", "before", "after", "comment")
