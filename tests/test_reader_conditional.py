@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from stories import workflow
 from stories.models import State, Story
 from tests.conftest import make_story, make_topic
 
@@ -94,3 +95,35 @@ def test_go_live_passing_without_any_save_changes_the_validators(reader):
     by_date = reader.get(reverse("stories:home"), headers={"If-Modified-Since": first["Last-Modified"]})
     assert by_date.status_code == 200
     assert "Arriving" in by_date.content.decode()
+
+
+def test_editing_a_story_readers_cannot_see_leaves_the_validators_alone(reader):
+    make_story(title="Live story")
+    hidden = make_story(title="Draft in the works", state=State.DRAFT)
+    Story.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    urls = [reverse("stories:home"), reverse("stories:feed_rss"), reverse("sitemap")]
+    first = {url: reader.get(url) for url in urls}
+
+    hidden.title = "Draft, rewritten"
+    hidden.save()
+
+    for url, response in first.items():
+        assert reader.get(url, headers={"If-None-Match": response["ETag"]}).status_code == 304, url
+        by_date = reader.get(url, headers={"If-Modified-Since": response["Last-Modified"]})
+        assert by_date.status_code == 304, url
+
+
+def test_withdrawing_a_live_story_moves_both_validators(reader, moderator):
+    make_story(title="Stays live")
+    leaving = make_story(title="Withdrawn later")
+    Story.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    first = reader.get(reverse("stories:home"))
+
+    workflow.transition(leaving, action=workflow.UNPUBLISH, actor=moderator, comment="Wrong facts")
+
+    by_etag = reader.get(reverse("stories:home"), headers={"If-None-Match": first["ETag"]})
+    assert by_etag.status_code == 200
+    assert "Withdrawn later" not in by_etag.content.decode()
+    by_date = reader.get(reverse("stories:home"), headers={"If-Modified-Since": first["Last-Modified"]})
+    assert by_date.status_code == 200
+    assert "Withdrawn later" not in by_date.content.decode()
