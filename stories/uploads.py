@@ -88,9 +88,10 @@ class LimitedUploadHandler(FileUploadHandler):
     ``refusal`` holds the message.
     """
 
-    def __init__(self, request=None, *, limits: UploadLimits):
+    def __init__(self, request=None, *, max_bytes: int, max_files: int):
         super().__init__(request)
-        self.limits = limits
+        self.max_bytes = max_bytes
+        self.max_files = max_files
         self.files = 0
         self.bytes = 0
         self.refusal: str = ""
@@ -98,16 +99,14 @@ class LimitedUploadHandler(FileUploadHandler):
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
         self.files += 1
-        if self.files > self.limits.max_files:
-            self.refusal = f"Too many files: at most {self.limits.max_files} files per upload."
+        if self.files > self.max_files:
+            self.refusal = f"Too many files: at most {self.max_files} files per upload."
             raise StopUpload(connection_reset=False)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.bytes += len(raw_data)
-        if self.bytes > self.limits.max_total_bytes:
-            self.refusal = (
-                f"The upload is too large: at most {_size(self.limits.max_total_bytes)} in total."
-            )
+        if self.bytes > self.max_bytes:
+            self.refusal = f"The upload is too large: at most {_size(self.max_bytes)} in total."
             raise StopUpload(connection_reset=False)
         return raw_data
 
@@ -433,18 +432,25 @@ def discard_upload(*, token: str) -> None:
 def purge_expired(*, limits: UploadLimits | None = None, now: float | None = None) -> int:
     """Remove uploads older than the time-to-live, and leftovers of interrupted ones."""
     limits = limits or UploadLimits.from_settings()
+    return expire_entries(upload_root(), ttl_seconds=limits.ttl_seconds, now=now)
+
+
+def expire_entries(root: Path, *, ttl_seconds: int, now: float | None = None) -> int:
+    """Remove the files and directories directly in ``root`` last changed more than ``ttl_seconds`` ago."""
     now = now or time.time()
     removed = 0
-    for entry in upload_root().iterdir():
-        if not entry.is_dir():
-            continue
+    for entry in root.iterdir():
         try:
-            age = now - entry.stat().st_mtime
+            age = now - entry.lstat().st_mtime
         except OSError:
             continue
-        if age > limits.ttl_seconds:
+        if age <= ttl_seconds:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
     return removed
 
 

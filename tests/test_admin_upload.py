@@ -434,12 +434,10 @@ def test_a_moderators_upload_may_publish(moderator_client):
 def test_the_upload_handler_stops_reading_files_past_the_size_limit(rf, editor):
     from django.test.client import MULTIPART_CONTENT, encode_multipart
 
-    limits = uploads.UploadLimits.from_settings()
-    limits = uploads.UploadLimits(**{**limits.__dict__, "max_total_bytes": 1000})
     files = [a_file("first.txt", "x" * 800), a_file("second.txt", "y" * 800)]
     body = encode_multipart("BoUnDaRyStRiNg", {"files": files})
     request = rf.generic("POST", "/", body, content_type=MULTIPART_CONTENT)
-    handler = uploads.LimitedUploadHandler(request, limits=limits)
+    handler = uploads.LimitedUploadHandler(request, max_bytes=1000, max_files=10)
     request.upload_handlers.insert(0, handler)
 
     received = request.FILES.getlist("files")
