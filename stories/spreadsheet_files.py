@@ -50,6 +50,8 @@ ESCAPE = "'"
 # "-5" or "+1.5e3" is a number to every spreadsheet program, not a formula: left as it is.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 XLSX_MAX_CELL_CHARS = 32767
+# Our export has 13 columns; a row is held as a dict of its columns while it imports.
+MAX_COLUMNS = 100
 SCALARS = (str, int, float, bool, Decimal, datetime, date, time, type(None))
 
 
@@ -160,19 +162,20 @@ def _blank(row: list[Any]) -> bool:
     return all(value is None or value == "" for value in row)
 
 
-def build_dataset(rows: Iterator[list[Any]], limits: SpreadsheetLimits) -> tablib.Dataset:
-    """A dataset of the header and the rows, refused past the row limit before reading further.
+def _fitted(rows: Iterator[list[Any]], limits: SpreadsheetLimits) -> Iterator[list[Any]]:
+    """The header, then each row fitted to it; refused past the row or column limit, before reading on.
 
-    Blank rows are dropped; short rows are padded; a value outside the named columns is refused.
+    Short rows are padded; a value outside the named columns is refused.
     """
-    dataset = tablib.Dataset()
     header = next(rows, None)
     if header is None:
-        return dataset
+        return
     headers = ["" if name is None else str(name).strip() for name in header]
     while headers and headers[-1] == "":
         headers.pop()
-    dataset.headers = headers
+    if len(headers) > MAX_COLUMNS:
+        raise SpreadsheetRefused(f"The file has more than {MAX_COLUMNS} columns.")
+    yield headers
     width = len(headers)
     for number, row in enumerate(rows, start=1):
         if number > limits.max_rows:
@@ -180,7 +183,18 @@ def build_dataset(rows: Iterator[list[Any]], limits: SpreadsheetLimits) -> tabli
         values = list(row)
         if not _blank(values[width:]):
             raise SpreadsheetRefused(f"Row {number} has a value in a column without a name.")
-        dataset.append(values[:width] + [""] * (width - len(values)))
+        yield values[:width] + [""] * (width - len(values))
+
+
+def build_dataset(rows: Iterator[list[Any]], limits: SpreadsheetLimits) -> tablib.Dataset:
+    """A dataset of the header and the rows, within the limits."""
+    dataset = tablib.Dataset()
+    fitted = _fitted(rows, limits)
+    headers = next(fitted, None)
+    if headers is not None:
+        dataset.headers = headers
+        for row in fitted:
+            dataset.append(row)
     return dataset
 
 
@@ -195,11 +209,8 @@ class _Rows:
         limits = limits or SpreadsheetLimits.from_settings()
         if upload.size > limits.max_bytes:
             raise too_large(limits)
-        rows = self.rows(upload, limits)
-        next(rows, None)  # the header
-        for number, _row in enumerate(rows, start=1):
-            if number > limits.max_rows:
-                raise too_many_rows(limits)
+        for _row in _fitted(self.rows(upload, limits), limits):
+            pass  # checking needs no values kept
 
     def create_dataset(self, in_stream, **kwargs) -> tablib.Dataset:
         limits = SpreadsheetLimits.from_settings()
@@ -258,6 +269,13 @@ class SafeXLSX(_Rows, base_formats.XLSX):
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+        longest = max((len(str(v)) for row in dataset for v in row if v is not None), default=0)
+        if longest > XLSX_MAX_CELL_CHARS:
+            # openpyxl would cut it short without a word.
+            raise ValueError(
+                f"A value of {longest:,} characters does not fit in an XLSX cell "
+                f"(at most {XLSX_MAX_CELL_CHARS:,}): export as CSV, JSON or YAML instead."
+            )
         book = Workbook(write_only=True)
         sheet = book.create_sheet(title="Stories")
         sheet.freeze_panes = "A2"
@@ -268,11 +286,6 @@ class SafeXLSX(_Rows, base_formats.XLSX):
                     return WriteOnlyCell(sheet, value=value)
                 except (ValueError, TypeError):
                     value = str(value)
-            if len(value) > XLSX_MAX_CELL_CHARS:
-                raise ValueError(
-                    f"A value of {len(value):,} characters does not fit in an XLSX cell "
-                    f"(at most {XLSX_MAX_CELL_CHARS:,}): export as CSV, JSON or YAML instead."
-                )
             # XML cannot hold control characters at all; everything else is kept as it is.
             text = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
             text.data_type = "s"

@@ -350,6 +350,24 @@ def test_checking_a_csv_stops_reading_at_the_row_limit():
     upload.close()
 
 
+def test_a_file_with_too_many_columns_is_refused(editor_client, spreadsheet_dir):
+    data = ",".join(f"c{n}" for n in range(101)).encode() + b"\n" + b"1," * 100 + b"1\n"
+    response = preview(editor_client, data, "csv")
+    assert "The file has more than 100 columns." in form_errors(response)
+    assert kept(spreadsheet_dir) == []
+
+
+def test_a_value_in_a_column_without_a_name_is_refused(editor_client, spreadsheet_dir):
+    response = preview(editor_client, b"id,quality,version\n1,2,3,surprise\n", "csv")
+    assert "Row 1 has a value in a column without a name." in form_errors(response)
+
+
+def test_a_value_too_long_for_an_xlsx_cell_is_refused_with_a_reason(editor_client):
+    dataset = tablib.Dataset(["x" * 40_000], headers=["title"])
+    with pytest.raises(ValueError, match="does not fit in an XLSX cell"):
+        SPREADSHEET_FORMATS[FORMATS["xlsx"]]().export_data(dataset)
+
+
 def test_yaml_anchors_and_aliases_are_refused(editor_client, spreadsheet_dir):
     bomb = b"- &a {id: 1, quality: 1, version: 1}\n- *a\n"
     response = preview(editor_client, bomb, "yaml")
