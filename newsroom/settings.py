@@ -291,6 +291,8 @@ NEWSROOM_IMAGE_MAX_PIXELS = env_int("NEWSROOM_IMAGE_MAX_PIXELS", 40_000_000)
 NEWSROOM_IMAGE_CONNECT_TIMEOUT = env_float("NEWSROOM_IMAGE_CONNECT_TIMEOUT", 5.0)
 NEWSROOM_IMAGE_TIMEOUT = env_float("NEWSROOM_IMAGE_TIMEOUT", 10.0)
 NEWSROOM_IMAGE_TOTAL_TIMEOUT = env_float("NEWSROOM_IMAGE_TOTAL_TIMEOUT", 60.0)
+# getaddrinfo has no timeout of its own; the lookup is abandoned after this (and within the total).
+NEWSROOM_IMAGE_DNS_TIMEOUT = env_float("NEWSROOM_IMAGE_DNS_TIMEOUT", 5.0)
 NEWSROOM_IMAGE_MAX_REDIRECTS = env_int("NEWSROOM_IMAGE_MAX_REDIRECTS", 3)
 NEWSROOM_IMAGE_ALLOW_PRIVATE = env_bool("NEWSROOM_IMAGE_ALLOW_PRIVATE", False)
 NEWSROOM_IMAGE_WORKERS = env_int("NEWSROOM_IMAGE_WORKERS", 4)
@@ -304,8 +306,13 @@ NEWSROOM_IMAGE_FALLBACK = os.environ.get("NEWSROOM_IMAGE_FALLBACK", "none")
 if NEWSROOM_IMAGE_FALLBACK not in {"remote", "none"}:
     raise ImproperlyConfigured(f"NEWSROOM_IMAGE_FALLBACK must be remote or none: {NEWSROOM_IMAGE_FALLBACK!r}")
 
-# Spreadsheet round trip (stories/resources.py) through django-import-export.
+# Spreadsheet round trip (stories/resources.py) through django-import-export. Files are
+# untrusted (stories/spreadsheet_files.py): bounded, and kept between preview and confirm in
+# a private directory, never served, for NEWSROOM_UPLOAD_TTL_SECONDS.
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+NEWSROOM_SPREADSHEET_MAX_BYTES = env_int("NEWSROOM_SPREADSHEET_MAX_BYTES", 10 * 1024 * 1024)
+NEWSROOM_SPREADSHEET_MAX_ROWS = env_int("NEWSROOM_SPREADSHEET_MAX_ROWS", 5000)
+NEWSROOM_SPREADSHEET_DIR = Path(os.environ.get("NEWSROOM_SPREADSHEET_DIR", BASE_DIR / "var" / "spreadsheets"))
 
 LOGGING = {
     "version": 1,

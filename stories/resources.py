@@ -12,23 +12,31 @@ admin: each row must carry the ``version`` it was exported with, and a row
 whose story changed since is refused. Other columns are read-only and ignored
 on import; rows naming a story that does not exist are refused (a spreadsheet
 never creates stories). Topics are names separated by ``;`` and must exist.
+
+Text cells are escaped against formula injection on export and unescaped on
+import (``stories.spreadsheet_files``), so a round trip changes nothing.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import cached_property
 from import_export import fields, resources, widgets
 
 from . import workflow
 from .models import ImportRun, ImportRunStory, State, Story, Topic
+from .seedformat import INT_MAX, INT_MIN
+from .spreadsheet_files import escape_formula, unescape_formula
 
 TOPIC_SEPARATOR = ";"
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
 NEVER_CREATES = "a spreadsheet import never creates stories."
+ID_MAX = 2**63 - 1  # a BigAutoField
 
 # How a spreadsheet's wanted state maps onto a workflow action, from the current state.
 STATE_ACTIONS: dict[tuple[str, str], str] = {
@@ -59,6 +67,24 @@ class TopicNamesWidget(widgets.Widget):
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def whole_number(value: Any, *, minimum: int = INT_MIN, maximum: int = INT_MAX) -> int:
+    """A cell as an integer the column can hold: ``85``, ``"85"`` and ``85.0`` are 85.
+
+    Raises ValueError for anything else, ``1e12``, ``inf``, ``nan`` and ``2.5`` included.
+    """
+    if isinstance(value, bool):
+        raise ValueError(value)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(value) from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(value)
+    if not minimum <= number <= maximum:
+        raise ValueError(value)
+    return int(number)
 
 
 class StoryResource(resources.ModelResource):
@@ -101,6 +127,10 @@ class StoryResource(resources.ModelResource):
         # One query per table whatever the number of rows.
         return queryset.select_related("provider").prefetch_related("story_topics__topic")
 
+    def export_field(self, field, instance, **kwargs):
+        value = super().export_field(field, instance, **kwargs)
+        return escape_formula(value) if isinstance(value, str) else value
+
     def dehydrate_topics(self, story: Story) -> str:
         return self.fields["topics"].widget.render(None, obj=story)
 
@@ -116,6 +146,15 @@ class StoryResource(resources.ModelResource):
 
     def get_user_visible_fields(self):
         return [self.fields[name] for name in ("id", "identity_key", *EDITORIAL_COLUMNS, "version")]
+
+    @cached_property
+    def exported_columns(self) -> frozenset[str]:
+        return frozenset(self.get_export_headers())
+
+    def before_import_row(self, row, **kwargs):
+        # Undo the export's formula escaping in the columns it writes; added columns are as typed.
+        for name in self.exported_columns.intersection(row):
+            row[name] = unescape_formula(row[name])
 
     def before_import(self, dataset, **kwargs):
         user = kwargs.get("user")
@@ -142,7 +181,7 @@ class StoryResource(resources.ModelResource):
         raw_id, key = row.get("id"), row.get("identity_key")
         if not _blank(raw_id):
             try:
-                story_id = int(float(str(raw_id).strip()))
+                story_id = whole_number(raw_id, minimum=1, maximum=ID_MAX)
             except ValueError:
                 raise ValidationError({"id": f"Not a story id: {raw_id!r}."}) from None
             story = queryset.filter(pk=story_id).first()
@@ -170,9 +209,13 @@ class StoryResource(resources.ModelResource):
 
         raw_version = row.get("version")
         try:
-            wanted["version"] = int(float(str(raw_version).strip()))
-        except (TypeError, ValueError):
-            errors["version"] = "The version column is required (it comes with the export)."
+            wanted["version"] = whole_number(raw_version, minimum=0)
+        except ValueError:
+            errors["version"] = (
+                "The version column is required (it comes with the export)."
+                if _blank(raw_version)
+                else f"Not a version: {raw_version!r}."
+            )
 
         for name in ("quality", "heat"):
             if name not in row:
@@ -181,14 +224,12 @@ class StoryResource(resources.ModelResource):
                 wanted[name] = None
                 continue
             try:
-                number = float(str(row[name]).strip())
+                wanted[name] = whole_number(row[name])
             except ValueError:
-                errors[name] = f"{name.capitalize()} must be a whole number, not {row[name]!r}."
-                continue
-            if number != int(number):
-                errors[name] = f"{name.capitalize()} must be a whole number, not {row[name]!r}."
-                continue
-            wanted[name] = int(number)
+                errors[name] = (
+                    f"{name.capitalize()} must be a whole number from {INT_MIN} to {INT_MAX}, "
+                    f"not {row[name]!r}."
+                )
 
         if "topics" in row:
             names = self.fields["topics"].widget.clean(row["topics"])

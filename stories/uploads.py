@@ -40,6 +40,9 @@ NOISE_PREFIXES = ("__MACOSX/",)
 ARCHIVE_SUFFIXES = (".zip", ".jar", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 # Compression ratios are only meaningful past a size where headers stop dominating.
 RATIO_FLOOR_BYTES = 64 * 1024
+# What common file systems (ext4, APFS, NTFS) hold: longer names only come from crafted archives.
+NAME_MAX_BYTES = 255
+PATH_MAX_BYTES = 4096
 
 
 class UploadRefused(Exception):
@@ -85,9 +88,10 @@ class LimitedUploadHandler(FileUploadHandler):
     ``refusal`` holds the message.
     """
 
-    def __init__(self, request=None, *, limits: UploadLimits):
+    def __init__(self, request=None, *, max_bytes: int, max_files: int):
         super().__init__(request)
-        self.limits = limits
+        self.max_bytes = max_bytes
+        self.max_files = max_files
         self.files = 0
         self.bytes = 0
         self.refusal: str = ""
@@ -95,16 +99,14 @@ class LimitedUploadHandler(FileUploadHandler):
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
         self.files += 1
-        if self.files > self.limits.max_files:
-            self.refusal = f"Too many files: at most {self.limits.max_files} files per upload."
+        if self.files > self.max_files:
+            self.refusal = f"Too many files: at most {self.max_files} files per upload."
             raise StopUpload(connection_reset=False)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.bytes += len(raw_data)
-        if self.bytes > self.limits.max_total_bytes:
-            self.refusal = (
-                f"The upload is too large: at most {_size(self.limits.max_total_bytes)} in total."
-            )
+        if self.bytes > self.max_bytes:
+            self.refusal = f"The upload is too large: at most {_size(self.max_bytes)} in total."
             raise StopUpload(connection_reset=False)
         return raw_data
 
@@ -163,8 +165,20 @@ def upload_root() -> Path:
     return root
 
 
+def _shown(name: str, limit: int = 80) -> str:
+    """A name short enough to quote in a message."""
+    return name if len(name) <= limit else f"{name[: limit - 20]}…{name[-15:]}"
+
+
 def _safe_member_path(name: str) -> PurePosixPath:
     """The relative path of a zip member, or UploadRefused if it could land outside the target."""
+    if len(name.encode()) > PATH_MAX_BYTES or any(
+        len(part.encode()) > NAME_MAX_BYTES for part in name.replace("\\", "/").split("/")
+    ):
+        raise UploadRefused(
+            f"Refused zip member {_shown(name)!r}: the name is too long (at most {NAME_MAX_BYTES} bytes "
+            f"per file or folder name and {PATH_MAX_BYTES} bytes in all)."
+        )
     if "\x00" in name:
         raise UploadRefused(f"Refused zip member {name!r}: the name contains a NUL byte.")
     normalised = name.replace("\\", "/")
@@ -228,7 +242,8 @@ class _Extractor:
                 f"{name} is too large ({_size(uploaded.size)}): "
                 f"at most {_size(self.limits.max_member_bytes)} per story file."
             )
-        relative = PurePosixPath(f"{index:04d}", name)
+        # Files are kept under names of our own: what the user called them is only shown.
+        relative = PurePosixPath(f"{index:04d}", "file")
         dest = self._destination(relative)
         with dest.open("xb") as out:
             for chunk in uploaded.chunks():
@@ -250,12 +265,27 @@ class _Extractor:
                     f"{archive} has too many members: at most {self.limits.max_zip_members} "
                     "files inside archives per upload."
                 )
+            too_large = UploadRefused(
+                f"{archive} is too large uncompressed: at most "
+                f"{_size(self.limits.max_uncompressed_bytes)} per upload."
+            )
+            # The archive as a whole: a member below the ratio floor escapes the per-member
+            # check, and thousands of them make a bomb.
+            archive_budget = max(RATIO_FLOOR_BYTES, self.limits.max_ratio * max(uploaded.size, 1))
+            bomb = UploadRefused(
+                f"Refused {archive}: compression ratio above {self.limits.max_ratio}:1 over the whole "
+                "archive (a zip bomb?)."
+            )
             # First pass over the declared sizes and names: refuse before writing anything.
             declared = self.uncompressed
             wanted: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
+            files: dict[PurePosixPath, str] = {}
             for info in infos:
                 label = f"{archive}/{info.filename}"
                 relative = _safe_member_path(info.filename)
+                if relative in files:
+                    raise UploadRefused(f"Refused {_shown(label)!r}: the archive holds it twice.")
+                files[relative] = label
                 if _is_symlink(info):
                     raise UploadRefused(f"Refused zip member {label!r}: symbolic links are not allowed.")
                 if info.flag_bits & 0x1:
@@ -275,10 +305,7 @@ class _Extractor:
                     )
                 declared += info.file_size
                 if declared > self.limits.max_uncompressed_bytes:
-                    raise UploadRefused(
-                        f"{archive} is too large uncompressed: at most "
-                        f"{_size(self.limits.max_uncompressed_bytes)} per upload."
-                    )
+                    raise too_large
                 if str(relative).startswith(NOISE_PREFIXES) or relative.name.startswith("."):
                     self.skipped.append((label, "packaging file, not a story"))
                     continue
@@ -286,33 +313,42 @@ class _Extractor:
                     self.skipped.append((label, "nested archives are not expanded"))
                     continue
                 wanted.append((info, relative))
+            if declared - self.uncompressed > archive_budget:
+                raise bomb
+            folders = {parent for relative in files for parent in relative.parents}
+            folders |= {_safe_member_path(i.filename) for i in zf.infolist() if i.is_dir()}
+            for relative in files:
+                if relative in folders:
+                    # No file system can unpack this archive; refuse it rather than pick one.
+                    raise UploadRefused(
+                        f"Refused {archive}: it holds both a file and a folder named {str(relative)!r}."
+                    )
             # Second pass: extract, counting the bytes actually produced; declared sizes can lie.
-            for info, relative in wanted:
+            archive_written = 0
+            for number, (info, relative) in enumerate(wanted):
                 label = f"{archive}/{relative}"
-                dest = self._destination(PurePosixPath(f"{index:04d}") / relative)
+                # Members are kept under names of our own: their names in the archive are only shown.
+                stored = PurePosixPath(f"{index:04d}", f"{number:05d}")
+                dest = self._destination(stored)
                 written = 0
                 try:
                     with zf.open(info) as src, dest.open("xb") as out:
                         while chunk := src.read(CHUNK):
                             written += len(chunk)
+                            archive_written += len(chunk)
                             self.uncompressed += len(chunk)
                             if written > min(info.file_size, self.limits.max_member_bytes):
                                 raise UploadRefused(
                                     f"Refused zip member {label!r}: it expands beyond its declared size."
                                 )
                             if self.uncompressed > self.limits.max_uncompressed_bytes:
-                                raise UploadRefused(
-                                    f"{archive} is too large uncompressed: at most "
-                                    f"{_size(self.limits.max_uncompressed_bytes)} per upload."
-                                )
+                                raise too_large
+                            if archive_written > archive_budget:
+                                raise bomb
                             out.write(chunk)
-                except FileExistsError:
-                    raise UploadRefused(f"Refused {label!r}: the archive holds it twice.") from None
                 except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
                     raise UploadRefused(f"Refused zip member {label!r}: it cannot be read ({exc}).") from None
-                self.files.append(
-                    StoredFile(name=label, relpath=str(PurePosixPath(f"{index:04d}") / relative))
-                )
+                self.files.append(StoredFile(name=label, relpath=str(stored)))
 
 
 def store_upload(*, files: Iterable, user, limits: UploadLimits | None = None) -> StoredUpload:
@@ -396,18 +432,25 @@ def discard_upload(*, token: str) -> None:
 def purge_expired(*, limits: UploadLimits | None = None, now: float | None = None) -> int:
     """Remove uploads older than the time-to-live, and leftovers of interrupted ones."""
     limits = limits or UploadLimits.from_settings()
+    return expire_entries(upload_root(), ttl_seconds=limits.ttl_seconds, now=now)
+
+
+def expire_entries(root: Path, *, ttl_seconds: int, now: float | None = None) -> int:
+    """Remove the files and directories directly in ``root`` last changed more than ``ttl_seconds`` ago."""
     now = now or time.time()
     removed = 0
-    for entry in upload_root().iterdir():
-        if not entry.is_dir():
-            continue
+    for entry in root.iterdir():
         try:
-            age = now - entry.stat().st_mtime
+            age = now - entry.lstat().st_mtime
         except OSError:
             continue
-        if age > limits.ttl_seconds:
+        if age <= ttl_seconds:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
     return removed
 
 

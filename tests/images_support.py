@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
 import ssl
 import struct
 import threading
@@ -109,4 +111,65 @@ class ImageServer:
         self.stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+class TrickleProxy:
+    """A TCP proxy on 127.0.0.1 that passes the client's bytes on at once and the server's one at a time.
+
+    In front of a TLS server it makes the handshake itself crawl, which no HTTP route can do.
+    """
+
+    def __init__(self, upstream_port: int, *, interval: float = 0.01) -> None:
+        self.upstream_port = upstream_port
+        self.interval = interval
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.interval), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket, interval: float | None) -> None:
+        source.settimeout(0.05)
+        try:
+            while not self.stop.is_set():
+                try:
+                    data = source.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                if interval is None:
+                    target.sendall(data)
+                    continue
+                for byte in data:
+                    if self.stop.wait(interval):
+                        return
+                    target.sendall(bytes([byte]))
+        except OSError:
+            pass  # either side hung up
+        finally:
+            for end in (source, target):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> TrickleProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.listener.close()
         self.thread.join(timeout=5)

@@ -125,6 +125,42 @@ def test_zip_member_that_lies_about_its_size_is_refused(editor_client, upload_di
     assert_refused(response, upload_dir, "liar.zip/liar.txt")
 
 
+def test_zip_of_many_small_bombs_is_refused_by_the_overall_ratio(editor_client, upload_dir):
+    """7,000 members of 64 KiB of zeros: each one passes the per-member ratio, the archive does not."""
+    archive = a_zip({f"s{n:04d}.txt": bytes(64 * 1024) for n in range(7000)})
+    assert archive.size < 2 * 1024 * 1024
+    response = post_upload(editor_client, archive)
+    assert_refused(response, upload_dir, "batch.zip: compression ratio above 100:1 over the whole archive")
+
+
+def test_zip_with_a_file_and_a_folder_of_the_same_name_is_refused(editor_client, upload_dir):
+    response = post_upload(editor_client, a_zip({"a": b"---\n", "a/b.md": b"---\n"}))
+    assert_refused(response, upload_dir, "holds both a file and a folder named 'a'")
+
+
+def test_zip_with_a_folder_before_a_file_of_the_same_name_is_refused(editor_client, upload_dir):
+    response = post_upload(editor_client, a_zip({"news/a/b.md": b"---\n", "news/a": b"---\n"}))
+    assert_refused(response, upload_dir, "holds both a file and a folder named 'news/a'")
+
+
+@pytest.mark.parametrize(
+    "member",
+    ["x" * 300 + ".md", "stories/" + "é" * 130 + ".md", "/".join(["deep"] * 1100) + "/a.md"],
+    ids=["long-name", "long-multibyte-name", "long-path"],
+)
+def test_zip_member_names_no_file_system_can_hold_are_refused(editor_client, upload_dir, member):
+    response = post_upload(editor_client, a_zip({"fine.txt": b"---\n", member: b"---\n"}))
+    assert_refused(response, upload_dir, "the name is too long")
+
+
+def test_a_story_file_with_a_very_long_multibyte_name_is_kept_under_its_name(editor, upload_dir):
+    # Django cuts upload names to 255 characters, which is still 500 bytes here.
+    name = "é" * 250 + ".md"
+    upload = uploads.store_upload(files=[a_file(name, b"---\n")], user=editor)
+    assert [f.name for f in upload.files] == [name]
+    assert [path.read_bytes() for _, path in upload.file_paths()] == [b"---\n"]
+
+
 @pytest.mark.parametrize(
     ("member", "message"),
     [
@@ -161,7 +197,8 @@ def test_nested_archives_and_packaging_files_are_not_expanded(editor, upload_dir
     upload = uploads.store_upload(files=[archive], user=editor)
     assert [f.name for f in upload.files] == ["batch.zip/a.txt"]
     assert ("batch.zip/nested.zip", "nested archives are not expanded") in upload.skipped
-    assert not any(p.name == "inner.txt" for p in stored(upload_dir))
+    kept = [p for p in stored(upload_dir) if p.is_file() and p.name != uploads.META]
+    assert [p.read_bytes() for p in kept] == [b"---\n"]
 
 
 # --- Storage between preview and confirm -------------------------------------------------------------
@@ -397,12 +434,10 @@ def test_a_moderators_upload_may_publish(moderator_client):
 def test_the_upload_handler_stops_reading_files_past_the_size_limit(rf, editor):
     from django.test.client import MULTIPART_CONTENT, encode_multipart
 
-    limits = uploads.UploadLimits.from_settings()
-    limits = uploads.UploadLimits(**{**limits.__dict__, "max_total_bytes": 1000})
     files = [a_file("first.txt", "x" * 800), a_file("second.txt", "y" * 800)]
     body = encode_multipart("BoUnDaRyStRiNg", {"files": files})
     request = rf.generic("POST", "/", body, content_type=MULTIPART_CONTENT)
-    handler = uploads.LimitedUploadHandler(request, limits=limits)
+    handler = uploads.LimitedUploadHandler(request, max_bytes=1000, max_files=10)
     request.upload_handlers.insert(0, handler)
 
     received = request.FILES.getlist("files")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ssl
 import subprocess
+import threading
+import time
 
 import pytest
 
 from stories.images import FetchPolicy, ImageRejected, check_address, decode_image, fetch_image_bytes
 from stories.images import fetch as fetching
-from tests.images_support import ImageServer, make_image_bytes, png_bomb, redirect, respond
+from tests.images_support import ImageServer, TrickleProxy, make_image_bytes, png_bomb, redirect, respond
 
 JPEG = make_image_bytes("JPEG", (640, 360))
 
@@ -238,6 +240,68 @@ def test_a_server_that_trickles_is_cut_off_by_the_total_limit(server, settings):
         fetch(server.url("/trickle.jpg"))
 
 
+# The budget is checked on the fetch alone; the margin covers thread start-up on a loaded machine.
+MARGIN = 0.5
+
+
+def fails_within(seconds: float, fetching, match: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ImageRejected, match=match):
+        fetching()
+    assert time.monotonic() - started < seconds + MARGIN
+
+
+def test_headers_trickling_in_byte_by_byte_are_cut_off_by_the_total_limit(server, settings):
+    # Each byte comes well inside the read timeout, so only a deadline over the whole response stops it.
+    settings.NEWSROOM_IMAGE_TOTAL_TIMEOUT = 0.6
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nX-Padding: " + b"a" * 200 + b"\r\n\r\n"
+
+    def trickle_headers(handler):
+        for byte in head:
+            if server.stop.wait(0.05):
+                return
+            try:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            except OSError:
+                return
+
+    server.routes["/headers.jpg"] = trickle_headers
+    fails_within(0.6, lambda: fetch(server.url("/headers.jpg")), "longer than 0.6s")
+
+
+def test_a_slow_dns_lookup_is_abandoned_after_its_own_timeout(server, settings):
+    settings.NEWSROOM_IMAGE_DNS_TIMEOUT = 0.3
+    answer = threading.Event()
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        # getaddrinfo has no timeout of its own: a resolver that does not answer looks like this.
+        answer.wait(10)
+        return ["127.0.0.1"]
+
+    try:
+        fetching = lambda: fetch(server.url("/a.jpg"), resolve=slow_resolver)  # noqa: E731
+        fails_within(0.3, fetching, "no answer from DNS .* within 0.3s")
+    finally:
+        answer.set()
+    assert server.hits["/a.jpg"] == 0
+
+
+def test_the_dns_lookup_counts_against_the_total_limit(server, settings):
+    settings.NEWSROOM_IMAGE_DNS_TIMEOUT = 30
+    settings.NEWSROOM_IMAGE_TOTAL_TIMEOUT = 0.4
+    answer = threading.Event()
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        answer.wait(10)
+        return ["127.0.0.1"]
+
+    try:
+        fails_within(0.4, lambda: fetch(server.url("/a.jpg"), resolve=slow_resolver), "longer than 0.4s")
+    finally:
+        answer.set()
+
+
 def test_a_decompression_bomb_is_refused_before_decoding(server):
     server.routes["/bomb.png"] = respond(png_bomb(), "image/png")
     data = fetch(server.url("/bomb.png"))
@@ -329,3 +393,18 @@ def test_https_to_a_pinned_address_verifies_the_host_name(tls_server, certificat
 def test_malformed_urls_are_refused_with_a_reason(url):
     with pytest.raises(ImageRejected, match="malformed|invalid port|no host"):
         fetch_image_bytes(url, policy=FetchPolicy.from_settings())
+
+
+def test_a_tls_handshake_trickling_in_is_cut_off_by_the_total_limit(
+    tls_server, certificate, monkeypatch, settings
+):
+    settings.NEWSROOM_IMAGE_TOTAL_TIMEOUT = 0.6
+    settings.NEWSROOM_IMAGE_CONNECT_TIMEOUT = 5
+
+    def trusting() -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(certificate[0]))
+
+    monkeypatch.setattr(fetching, "tls_context", trusting)
+    with TrickleProxy(tls_server.port, interval=0.01) as proxy:
+        url = f"https://images.test:{proxy.port}/a.jpg"
+        fails_within(0.6, lambda: fetch(url, resolve=to_loopback), "longer than 0.6s")

@@ -20,6 +20,13 @@ from tests.conftest import make_provider, make_story, make_topic
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def spreadsheet_dir(settings, tmp_path):
+    directory = tmp_path / "spreadsheets"
+    settings.NEWSROOM_SPREADSHEET_DIR = directory
+    return directory
+
+
 def export_csv(*stories: Story) -> tablib.Dataset:
     queryset = Story.objects.filter(pk__in=[s.pk for s in stories]).order_by("pk")
     text = StoryResource().export(queryset).csv

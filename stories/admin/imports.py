@@ -209,7 +209,9 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
         limits = uploads.UploadLimits.from_settings()
         if request.method != "POST":
             return self._render_form(request, UploadForm(), limits)
-        handler = uploads.LimitedUploadHandler(request, limits=limits)
+        handler = uploads.LimitedUploadHandler(
+            request, max_bytes=limits.max_total_bytes, max_files=limits.max_files
+        )
         request.upload_handlers.insert(0, handler)
         return csrf_protect(self._receive_upload)(request, handler, limits)
 
