@@ -27,6 +27,7 @@ from .filters import ModerationFilter
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
 from .images import renditions
 from .models import State, Story, Topic
+from .seedformat import QUEUE_TOPIC_SEPARATOR
 from .workflow import TRANSITIONS, Transition, WorkflowError
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -48,7 +49,7 @@ class Row:
 
     @property
     def topic_names(self) -> str:
-        return ", ".join(t.name for t in self.topics)
+        return f"{QUEUE_TOPIC_SEPARATOR} ".join(t.name for t in self.topics)
 
 
 def _thumbnail(story: Story) -> str | None:

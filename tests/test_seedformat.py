@@ -373,4 +373,4 @@ def test_characters_a_database_cannot_store_are_refused(escape, message):
 def test_malformed_urls_are_refused(url):
     error = error_for(story_text(webUrl=f'"{url}"'))
 
-    assert (error.field, error.message) == ("webUrl", "is not a valid URL")
+    assert (error.field, error.message) == ("webUrl", "URL is not valid")

@@ -1,7 +1,7 @@
 """Rules for single values that the format and the admin forms share.
 
 Each rule returns why a value is refused (a phrase that follows the field's name, e.g.
-``contains U+202E RIGHT-TO-LEFT OVERRIDE ...``) or None. The format raises it as a
+``contains U+202E RIGHT-TO-LEFT OVERRIDE ...`` or ``URL is not valid``) or None. The format raises it as a
 StoryFileError; ``stories.validators`` raises it as a ValidationError for the admin,
 so an importer and an editor are refused the same values in the same words.
 """
@@ -77,18 +77,17 @@ def url_problem(value: str) -> str | None:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
-        return "is not a valid URL"
+        return "URL is not valid"
     if parts.scheme.lower() not in ("http", "https"):
-        scheme = f"the scheme '{parts.scheme}'" if parts.scheme else "no scheme"
-        return f"has {scheme}: only http and https URLs are allowed"
+        return f"URL scheme '{parts.scheme or 'no scheme'}' is not allowed (only http and https)"
     if not parts.netloc:
-        return "is not a valid URL (it names no host)"
+        return "URL is not valid: it names no host"
     if value != value.strip():
-        return "starts or ends with a space"
+        return "URL starts or ends with a space"
     if any(char.isspace() for char in value):
-        return "contains a space or line break (write a space in a URL as %20)"
+        return "URL contains a space or line break (write a space as %20)"
     try:
         _URL_VALIDATOR(value)
     except ValidationError:
-        return "is not a valid URL"
+        return "URL is not valid"
     return None
