@@ -79,13 +79,18 @@ def url_problem(value: str) -> str | None:
     except ValueError:
         return "URL is not valid"
     if parts.scheme.lower() not in ("http", "https"):
-        return f"URL scheme '{parts.scheme or 'no scheme'}' is not allowed (only http and https)"
+        if not parts.scheme:
+            return "URL has no scheme (only http and https are allowed)"
+        return f"URL scheme '{parts.scheme}' is not allowed (only http and https)"
     if not parts.netloc:
         return "URL is not valid: it names no host"
     if value != value.strip():
         return "URL starts or ends with a space"
     if any(char.isspace() for char in value):
         return "URL contains a space or line break (write a space as %20)"
+    hidden = one_line_problem(value)
+    if hidden:  # Django's validator takes any non-ASCII character in a host name
+        return f"URL {hidden}"
     try:
         _URL_VALIDATOR(value)
     except ValidationError:
