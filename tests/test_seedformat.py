@@ -661,7 +661,7 @@ def test_domain_rules_count_labels_and_length_in_their_ascii_form():
     with pytest.raises(InvalidDomain, match="is 254 characters long"):
         check_domain(longest + "d")
     with pytest.raises(InvalidDomain, match="Label too long"):
-        check_domain("日本語のドメイン名の例です長いラベルを作りますすす.jp")  # 25 characters, over 63 encoded
+        check_domain("日本語のドメイン名の例です長いラベルを作りますすす.jp")  # 25, over 63 encoded
 
 
 def test_domain_rules_need_no_django():
@@ -857,3 +857,10 @@ def test_the_default_limits_leave_room_above_the_real_corpus():
     assert limits.max_topics >= 10 * most["topics"]
     assert limits.max_related >= 5 * most["related"]
     assert limits.max_images >= 10 * most["images"]
+
+
+def test_an_impossible_date_under_a_key_we_do_not_model_names_the_key():
+    error = error_for(story_text(updatedDateTime="2021-02-30T00:00:00Z"))
+
+    assert (error.field, error.line) == ("updatedDateTime", 17)
+    assert error.message == "is not a valid value (day is out of range for month)"

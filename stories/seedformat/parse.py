@@ -389,7 +389,11 @@ def _describe(node: Node) -> str:
 
 
 def _check_extra(key: str, node: Node, name: str) -> Any:
-    value = _plain_value(node)
+    try:
+        value = _plain_value(node)
+    except (ValueError, OverflowError) as exc:
+        # a date the calendar refuses (2021-02-30) among keys we do not model
+        raise _err(f"is not a valid value ({exc})", name, node) from None
     _check_extra_urls(key, value, name, node)
     return value
 
