@@ -10,7 +10,7 @@ The shapes follow ``../shared/realdata/SURVEY.md`` and the sample in ``seeds/sam
   ``heat: -1`` and ``published: false`` on most of them;
 * ~7 % are written with CRLF line endings;
 * many providers (one per 20 stories, at least 50) and a few hundred topics;
-* curly quotes, ``\\"`` escapes and literal ``\\n`` escapes inside quoted strings.
+* curly quotes, ``\\"`` escapes and literal ``\\n`` escapes inside quoted strings (not titles).
 
 Story ``i`` is a pure function of ``(seed, i, revision)``: the same arguments give the same
 bytes, and ``revision`` changes only what a newer version of a real file changes (excerpt,
@@ -53,6 +53,11 @@ def _sentence(rng: random.Random, low: int, high: int) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _title(rng: random.Random) -> str:
+    # Titles are one line: the real ones never hold a line break (excerpts do), and the format refuses one.
+    return _sentence(rng, 5, 12).replace("\\n", " ")
+
+
 def _quoted(text: str) -> str:
     """A YAML double-quoted scalar. ``text`` may already hold backslash escapes on purpose."""
     escaped = json.dumps(text.replace('\\"', "\x00").replace("\\n", "\x01"), ensure_ascii=False)
@@ -87,7 +92,7 @@ def story_text(index: int, *, total: int, seed: int = 1, revision: int = 0) -> t
     published_at = EPOCH + timedelta(minutes=37 * index + rng.randint(0, 36))
     provider_name, provider_domain = _provider(rng.randrange(providers))
     slug = "-".join(_words(rng, 4, 8).split()) + f"-{index}"
-    title = _sentence(rng, 5, 12)
+    title = _title(rng)
     is_video = rng.random() < 0.03
     is_lead = not is_video and rng.random() < 0.02
     has_amp = not is_video and rng.random() < 0.06
@@ -173,7 +178,7 @@ def _related(rng: random.Random, position: int, lead_at: datetime, providers: in
     at = lead_at + timedelta(hours=rng.randint(-48, 24 * 300))
     slug = "-".join(_words(rng, 3, 7).split()) + f"-{position}"
     lines = [
-        f"  - title: {_quoted(_sentence(rng, 5, 12))}",
+        f"  - title: {_quoted(_title(rng))}",
         f"    excerpt: {_quoted(_sentence(rng, 0, 40) if rng.random() < 0.95 else '')}",
         f"    publishedDateTime: {_timestamp(at)}",
         f'    webUrl: "https://{domain}/{at:%Y/%m/%d}/{slug}/"',

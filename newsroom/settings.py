@@ -51,6 +51,14 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
 
 
+def env_limit(name: str, default: int) -> int:
+    """A count limit: an integer of at least 1 (0 would refuse everything)."""
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, got {value}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -269,6 +277,11 @@ if BEHIND_TLS_PROXY:
 
 # Story files are untrusted input: bound their size before parsing.
 NEWSROOM_MAX_STORY_FILE_BYTES = env_int("NEWSROOM_MAX_STORY_FILE_BYTES", 1024 * 1024)
+# ... and what one file may carry: each list is checked before its items are read.
+NEWSROOM_MAX_TOPICS_PER_STORY = env_limit("NEWSROOM_MAX_TOPICS_PER_STORY", 50)
+NEWSROOM_MAX_RELATED_PER_STORY = env_limit("NEWSROOM_MAX_RELATED_PER_STORY", 500)
+# images in one list: a story's, a related link's or a provider's
+NEWSROOM_MAX_IMAGES_PER_LIST = env_limit("NEWSROOM_MAX_IMAGES_PER_LIST", 10)
 
 # Admin uploads of story files (stories/uploads.py): kept in a private directory,
 # never under MEDIA_ROOT, between preview and confirm.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
@@ -10,14 +11,37 @@ from django.utils.html import format_html, format_html_join
 from stories import workflow
 from stories.admin.story import merge_action
 from stories.models import Story
+from stories.validators import count_validators, validate_http_url, validate_one_line
 
 from .models import Provider
 
 STORIES_SHOWN = 50
 
 
+class ProviderForm(forms.ModelForm):
+    """A moderator's provider obeys the rules of a provider in a story file (the domain's are the model's)."""
+
+    RULES = {
+        "name": [validate_one_line],
+        "logo_url": [validate_http_url],
+        "logo_width": count_validators,
+        "logo_height": count_validators,
+    }
+
+    class Meta:
+        model = Provider
+        fields = ("name", "domain", "logo_url", "logo_width", "logo_height")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name, validators in self.RULES.items():
+            if name in self.fields:
+                self.fields[name].validators.extend(validators)
+
+
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
     list_display = ("name", "domain", "story_count")
     search_fields = ("name", "domain")
     readonly_fields = ("created_at", "stories")

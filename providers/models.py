@@ -1,13 +1,27 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+
+from .domains import InvalidDomain, check_domain
+
+
+def validate_domain(value: str) -> None:
+    """A provider's domain must be a host name (its pages live at /provider/<domain>/)."""
+    try:
+        check_domain(value)
+    except InvalidDomain as exc:
+        raise ValidationError(f"This value is not a host name: it {exc}.", code="domain") from None
 
 
 class ProviderQuerySet(models.QuerySet):
     def get_or_create_for_domain(self, *, domain: str, name: str) -> tuple[Provider, bool]:
-        """The provider for a domain, matched case-insensitively; created on first sight."""
-        domain = domain.strip().lower()
+        """The provider for a domain, matched case-insensitively; created on first sight.
+
+        Raises InvalidDomain (a ValueError) for a domain that is not a host name.
+        """
+        domain = check_domain(domain)
         provider = self.filter(domain__iexact=domain).first()
         if provider is not None:
             return provider, False
@@ -18,7 +32,9 @@ class Provider(models.Model):
     """A publisher, identified by its domain (case-insensitive)."""
 
     name = models.CharField(max_length=300)
-    domain = models.CharField(max_length=253, help_text="Identifies the provider, e.g. cbsnews.com.")
+    domain = models.CharField(
+        max_length=253, validators=[validate_domain], help_text="Identifies the provider, e.g. cbsnews.com."
+    )
     logo_url = models.URLField(max_length=2000, blank=True)
     logo_width = models.PositiveIntegerField(null=True, blank=True)
     logo_height = models.PositiveIntegerField(null=True, blank=True)

@@ -13,11 +13,8 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 
 from .models import Story, Topic
+from .seedformat import QUEUE_TOPIC_SEPARATOR, SCORE_MAX, SCORE_MIN
 from .workflow import TRANSITIONS
-
-# Quality and heat are open-ended in the story files (heat -1 marks a cluster lead): only absurd
-# values are refused, so a row is never blocked by a value it already had.
-SCORE_MIN, SCORE_MAX = -1_000_000, 1_000_000
 
 STALE_MESSAGE = (
     "This story was changed by someone else since you opened it (now version {current}, you had "
@@ -180,7 +177,8 @@ class QueueEditorialForm(forms.Form):
     version = forms.IntegerField()
 
     def clean_topics(self) -> list[Topic]:
-        names = [name.strip() for name in self.cleaned_data["topics"].split(",") if name.strip()]
+        names = [name.strip() for name in self.cleaned_data["topics"].split(QUEUE_TOPIC_SEPARATOR)]
+        names = [name for name in names if name]
         found = {t.name.casefold(): t for t in Topic.objects.filter(name__in=names)}
         if len(found) < len({n.casefold() for n in names}):
             # Names differing only in case: match them case-insensitively, one query per odd name.

@@ -33,7 +33,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -42,7 +41,7 @@ from django.utils import timezone
 from . import audit
 from .importing import CHUNK_BYTES, CHUNK_FILES, StorySource, restore_story
 from .models import EDITORIAL_FIELDS, AuditEntry, ImportRun, ImportRunStory, Story
-from .seedformat import StoryFileError, StoryRecord, identity_key_for, parse_story
+from .seedformat import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
 from .workflow import CONTENT_FIELDS
 
 REVERT_PERMISSION = "stories.publish_story"
@@ -270,12 +269,12 @@ AHEAD_BYTES = 2 * CHUNK_BYTES
 FILES_PER_TASK = 16
 
 
-def _parse_in_worker(files: list[tuple[str, bytes]], max_bytes: int) -> list[tuple[Any, ...]]:
+def _parse_in_worker(files: list[tuple[str, bytes]], limits: FileLimits) -> list[tuple[Any, ...]]:
     """Runs in a worker process: parse some files. Errors travel back as plain values."""
     outcomes: list[tuple[Any, ...]] = []
     for path, data in files:
         try:
-            record = parse_story(data, path=path, max_bytes=max_bytes)
+            record = parse_story(data, path=path, limits=limits)
             outcomes.append(("ok", record, identity_key_for(record)))
         except StoryFileError as exc:
             outcomes.append(("error", exc.message, exc.field, exc.line))
@@ -339,7 +338,7 @@ def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[S
     context = (
         multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     )
-    max_bytes = int(settings.NEWSROOM_MAX_STORY_FILE_BYTES)
+    limits = FileLimits.from_settings()
     window: deque[tuple[ParsedSource, int]] = deque()
     in_flight = 0
     batch: list[tuple[StorySource, bytes | None, OSError | None]] = []
@@ -367,7 +366,7 @@ def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[S
             send(task, waiting)
 
     def send(task: list[tuple[str, bytes]], waiting: list[int]) -> None:
-        future = pool.submit(_parse_in_worker, task, max_bytes)
+        future = pool.submit(_parse_in_worker, task, limits)
         for slot, position in enumerate(waiting):
             source, size = window[position]
             window[position] = (replace(source, pending=future, slot=slot), size)

@@ -15,6 +15,14 @@ from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
+from .validators import (
+    count_validators,
+    score_validators,
+    validate_http_url,
+    validate_one_line,
+    validate_topic_name,
+)
+
 EDITORIAL_FIELDS = ("published", "quality", "heat", "topics")
 
 
@@ -26,7 +34,7 @@ class State(models.TextChoices):
 
 
 class Topic(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_topic_name])
     slug = models.SlugField(max_length=220, unique=True)
 
     class Meta:
@@ -113,20 +121,23 @@ class Story(models.Model):
     # Identity: see stories.seedformat.identity_key_for().
     identity_key = models.CharField(max_length=64, unique=True, editable=False)
 
-    category = models.CharField(max_length=100, blank=True)
-    title = models.CharField(max_length=1000)
+    category = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
+    title = models.CharField(max_length=1000, validators=[validate_one_line])
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True, help_text="publishedDateTime in the file.")
-    web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    original_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    type = models.CharField(max_length=40, blank=True)
-    quality = models.IntegerField(null=True, blank=True)
-    heat = models.IntegerField(null=True, blank=True)
+    web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    original_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    type = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
+    quality = models.IntegerField(null=True, blank=True, validators=score_validators)
+    heat = models.IntegerField(null=True, blank=True, validators=score_validators)
     provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="stories")
     provider_name = models.CharField(
-        max_length=300, blank=True, help_text="Provider name as the file gives it."
+        max_length=300,
+        blank=True,
+        validators=[validate_one_line],
+        help_text="Provider name as the file gives it.",
     )
     topics = models.ManyToManyField(Topic, through="StoryTopic", related_name="stories", blank=True)
     featured_content = models.TextField(blank=True, help_text="Raw HTML from the file. Never rendered as is.")
@@ -213,20 +224,20 @@ class RelatedLink(models.Model):
     """Other coverage of the same story, in the file's order."""
 
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="related_links")
-    position = models.PositiveIntegerField(default=0)
-    title = models.CharField(max_length=1000, blank=True)
+    position = models.PositiveIntegerField(default=0, validators=count_validators)
+    title = models.CharField(max_length=1000, blank=True, validators=[validate_one_line])
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    original_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True)  # noqa: DJ001
-    type = models.CharField(max_length=40, blank=True)
+    web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    original_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    type = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="related_links"
     )
-    provider_name = models.CharField(max_length=300, blank=True)
-    quality = models.IntegerField(null=True, blank=True)
+    provider_name = models.CharField(max_length=300, blank=True, validators=[validate_one_line])
+    quality = models.IntegerField(null=True, blank=True, validators=score_validators)
     layout = models.JSONField(default=dict, blank=True, editable=False)
     extra = models.JSONField(default=dict, blank=True, editable=False)
 
@@ -259,12 +270,12 @@ class Image(models.Model):
         RelatedLink, on_delete=models.CASCADE, null=True, blank=True, related_name="images"
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.LEAD)
-    position = models.PositiveIntegerField(default=0)
-    url = models.URLField(max_length=2000, blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0, validators=count_validators)
+    url = models.URLField(max_length=2000, blank=True, validators=[validate_http_url])
+    width = models.PositiveIntegerField(null=True, blank=True, validators=count_validators)
+    height = models.PositiveIntegerField(null=True, blank=True, validators=count_validators)
     is_cached = models.BooleanField(null=True, blank=True, help_text="isCached as the file gives it.")
-    title = models.CharField(max_length=1000, null=True, blank=True)  # noqa: DJ001
+    title = models.CharField(max_length=1000, null=True, blank=True, validators=[validate_one_line])  # noqa: DJ001
     layout = models.JSONField(default=dict, blank=True, editable=False)
     extra = models.JSONField(default=dict, blank=True, editable=False)
 

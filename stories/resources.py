@@ -30,10 +30,10 @@ from import_export import fields, resources, widgets
 
 from . import workflow
 from .models import ImportRun, ImportRunStory, State, Story, Topic
-from .seedformat import INT_MAX, INT_MIN
+from .seedformat import INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
 from .spreadsheet_files import escape_formula, unescape_formula
 
-TOPIC_SEPARATOR = ";"
+TOPIC_SEPARATOR = SPREADSHEET_TOPIC_SEPARATOR
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
 NEVER_CREATES = "a spreadsheet import never creates stories."
 ID_MAX = 2**63 - 1  # a BigAutoField
@@ -224,10 +224,10 @@ class StoryResource(resources.ModelResource):
                 wanted[name] = None
                 continue
             try:
-                wanted[name] = whole_number(row[name])
+                wanted[name] = whole_number(row[name], minimum=SCORE_MIN, maximum=SCORE_MAX)
             except ValueError:
                 errors[name] = (
-                    f"{name.capitalize()} must be a whole number from {INT_MIN} to {INT_MAX}, "
+                    f"{name.capitalize()} must be a whole number from {SCORE_MIN:,} to {SCORE_MAX:,}, "
                     f"not {row[name]!r}."
                 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -352,8 +353,11 @@ def test_deep_nesting_is_refused_without_crashing(nesting):
     assert "nested too deeply" in error.reason
 
 
-def test_impossible_date_is_refused():
-    assert "invalid value" in error_for(story_text(publishedDateTime="2021-02-30T00:00:00Z")).reason
+def test_impossible_date_is_refused_with_the_field():
+    error = error_for(story_text(publishedDateTime="2021-02-30T00:00:00Z"))
+
+    assert error.field == "publishedDateTime"
+    assert "is not a valid date and time (day is out of range for month)" in error.reason
 
 
 @pytest.mark.parametrize(
@@ -370,4 +374,493 @@ def test_characters_a_database_cannot_store_are_refused(escape, message):
 def test_malformed_urls_are_refused(url):
     error = error_for(story_text(webUrl=f'"{url}"'))
 
-    assert (error.field, error.message) == ("webUrl", "is not a valid URL")
+    assert (error.field, error.message) == ("webUrl", "URL is not valid")
+
+
+# --- values the site could not store or show
+
+
+def related_text(**overrides: str) -> str:
+    """A ``related`` value with one link; ``overrides`` replace its lines (title, publishedDateTime ...)."""
+    lines = {
+        "title": '"Other coverage"',
+        "publishedDateTime": "2021-03-05T01:02:03Z",
+        "webUrl": '"https://other.example/r"',
+        "type": "article",
+        "provider": "\n      name: Other\n      domain: other.example",
+        "quality": "5",
+    }
+    lines.update(overrides)
+    return "\n  - " + "\n    ".join(
+        f"{k}:{v}" if v.startswith("\n") else f"{k}: {v}" for k, v in lines.items()
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:00:00-02:00",  # year 10000 in UTC
+        "0001-01-01T00:30:00+01:00",  # year 0 in UTC
+        '"9999-12-31T23:00:00-02:00"',  # the same as a quoted string
+    ],
+)
+def test_date_outside_years_1_to_9999_in_utc_is_refused_with_the_field(value):
+    error = error_for(story_text(publishedDateTime=value))
+
+    assert (error.field, error.line) == ("publishedDateTime", 5)
+    assert "is outside the years 1 to 9999 once converted to UTC" in error.message
+
+
+def test_related_link_date_outside_years_1_to_9999_in_utc_is_refused():
+    related = related_text(publishedDateTime="0001-01-01T00:30:00+01:00")
+
+    error = error_for(story_text(related=related))
+
+    assert error.field == "related[0].publishedDateTime"
+    assert "outside the years 1 to 9999" in error.message
+
+
+@pytest.mark.parametrize(
+    "value", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:00:00+02:00"]
+)
+def test_dates_at_the_edges_of_the_calendar_are_kept(value):
+    assert parse(story_text(publishedDateTime=value)).published_at.astimezone(dt.UTC).year in (1, 9999)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("0000-01-01T00:00:00Z", "year 0 is out of range"),
+        ("2021-01-01T00:00:00+25:00", "offset must be a timedelta"),
+    ],
+)
+def test_dates_python_cannot_hold_are_refused_with_the_field(value, why):
+    error = error_for(story_text(publishedDateTime=value))
+
+    assert error.field == "publishedDateTime"
+    assert "is not a valid date and time" in error.message and why in error.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "limits"),
+    [
+        ({"quality": "1000001"}, "quality", "(-1000000..1000000)"),
+        ({"heat": "-1000001"}, "heat", "(-1000000..1000000)"),
+        ({"related": related_text(quality="99999999999")}, "related[0].quality", "(-1000000..1000000)"),
+        (
+            {"images": '\n  - url: "https://img.example/a.jpg"\n    width: 2147483648'},
+            "images[0].width",
+            "(0..2147483647)",
+        ),
+        (
+            {"images": '\n  - url: "https://img.example/a.jpg"\n    height: -1'},
+            "images[0].height",
+            "(0..2147483647)",
+        ),
+        (
+            {
+                "provider": '\n  name: P\n  domain: p.example\n  images:\n    - url: "https://p.example/l.png"\n'
+                "      width: 99999999999"
+            },
+            "provider.images[0].width",
+            "(0..2147483647)",
+        ),
+    ],
+)
+def test_integers_outside_their_column_are_refused_with_the_field(overrides, field, limits):
+    error = error_for(story_text(**overrides))
+
+    assert error.field == field
+    assert error.message.endswith(f"is out of range {limits}")
+
+
+def test_integers_at_the_limits_of_their_columns_are_kept():
+    images = '\n  - url: "https://img.example/a.jpg"\n    width: 2147483647\n    height: 0'
+    record = parse(story_text(quality="1000000", heat="-1000000", images=images))
+
+    assert (record.quality, record.heat) == (1_000_000, -1_000_000)
+    assert (record.images[0].width, record.images[0].height) == (2**31 - 1, 0)
+
+
+def _long(n: int) -> str:
+    return '"' + "x" * n + '"'
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "limit"),
+    [
+        ({"title": _long(1001)}, "title", 1000),
+        ({"category": _long(101)}, "category", 100),
+        ({"type": _long(41)}, "type", 40),
+        ({"provider": f"\n  name: {_long(301)}\n  domain: p.example"}, "provider.name", 300),
+        (
+            {"provider": f"\n  name: P\n  domain: {'a' * 63}.{'b' * 63}.{'c' * 63}.{'d' * 63}.com"},
+            "provider.domain",
+            253,
+        ),
+        ({"topics": f"\n  - {'t' * 201}"}, "topics[0]", 200),
+        ({"webUrl": '"https://example.com/' + "a" * 1981 + '"'}, "webUrl", 2000),
+        (
+            {"images": f'\n  - url: "https://img.example/a.jpg"\n    title: {_long(1001)}'},
+            "images[0].title",
+            1000,
+        ),
+        ({"related": related_text(title=_long(1001))}, "related[0].title", 1000),
+        ({"related": related_text(type=_long(41))}, "related[0].type", 40),
+        (
+            {"related": related_text(provider=f"\n      name: {_long(301)}\n      domain: o.example")},
+            "related[0].provider.name",
+            300,
+        ),
+    ],
+)
+def test_strings_longer_than_their_column_are_refused_with_the_field(overrides, field, limit):
+    error = error_for(story_text(**overrides))
+
+    assert error.field == field
+    assert error.message.endswith(f"characters long, the limit is {limit:,}")
+
+
+def test_strings_as_long_as_their_column_are_kept():
+    record = parse(story_text(title=_long(1000), category=_long(100), topics=f"\n  - {'t' * 200}"))
+
+    assert (len(record.title), len(record.category), len(record.topics[0])) == (1000, 100, 200)
+
+
+# The format keeps its own table of column limits so that parsing needs no app registry;
+# this is what keeps the table and the models from drifting apart.
+COLUMNS = {
+    "title": [("stories.Story", "title"), ("stories.RelatedLink", "title")],
+    "image_title": [("stories.Image", "title")],
+    "category": [("stories.Story", "category")],
+    "type": [("stories.Story", "type"), ("stories.RelatedLink", "type")],
+    "provider_name": [
+        ("providers.Provider", "name"),
+        ("stories.Story", "provider_name"),
+        ("stories.RelatedLink", "provider_name"),
+    ],
+    "domain": [("providers.Provider", "domain")],
+    "topic": [("stories.Topic", "name")],
+    "url": [
+        *[
+            (model, name)
+            for model in ("stories.Story", "stories.RelatedLink")
+            for name in ("web_url", "original_url", "amp_web_url", "cdn_amp_web_url")
+        ],
+        ("stories.Image", "url"),
+        ("providers.Provider", "logo_url"),
+    ],
+}
+# Text columns that no file value is stored in.
+NOT_FROM_FILES = {
+    ("stories.Story", "identity_key"),
+    ("stories.Story", "state"),
+    ("stories.Story", "source_hash"),
+    ("stories.Topic", "slug"),
+    ("stories.Image", "role"),
+    ("stories.Image", "cache_status"),
+    ("stories.Image", "local_file"),
+}
+
+
+def test_the_formats_column_limits_are_the_models_max_lengths():
+    from django.apps import apps
+
+    from stories.seedformat import MAX_LENGTH
+
+    assert set(COLUMNS) == set(MAX_LENGTH)
+    for key, columns in COLUMNS.items():
+        for model, name in columns:
+            assert apps.get_model(model)._meta.get_field(name).max_length == MAX_LENGTH[key], (model, name)
+    covered = {column for columns in COLUMNS.values() for column in columns}
+    for label in (
+        "stories.Story",
+        "stories.RelatedLink",
+        "stories.Image",
+        "stories.Topic",
+        "providers.Provider",
+    ):
+        for field in apps.get_model(label)._meta.get_fields():
+            if getattr(field, "max_length", None) and not field.is_relation:
+                assert (label, field.name) in covered | NOT_FROM_FILES, f"{label}.{field.name} has no limit"
+
+
+def test_the_formats_integer_ranges_are_the_columns_on_every_database():
+    from django.apps import apps
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    from stories.seedformat import INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN
+
+    ranges = BaseDatabaseOperations.integer_field_ranges
+    assert (INT_MIN, INT_MAX) == ranges["IntegerField"]
+    assert (0, INT_MAX) == ranges["PositiveIntegerField"]
+    assert INT_MIN <= SCORE_MIN and SCORE_MAX <= INT_MAX
+    columns = {
+        "IntegerField": [
+            ("stories.Story", "quality"),
+            ("stories.Story", "heat"),
+            ("stories.RelatedLink", "quality"),
+        ],
+        "PositiveIntegerField": [
+            ("stories.Image", "width"),
+            ("stories.Image", "height"),
+            ("providers.Provider", "logo_width"),
+            ("providers.Provider", "logo_height"),
+        ],
+    }
+    for kind, fields in columns.items():
+        for model, name in fields:
+            assert apps.get_model(model)._meta.get_field(name).get_internal_type() == kind, (model, name)
+
+
+@pytest.mark.parametrize(
+    ("domain", "why"),
+    [
+        ("micro/soft.com", "contains '/'"),
+        ("https://example.com", "is a URL"),
+        ("example.com:8080", "contains ':' (a port)"),
+        ("user@example.com", "contains '@' (user info)"),
+        ('"exa mple.com"', "contains a space"),
+        ("example..com", "has an empty label"),
+        ("example.com.", "has an empty label"),
+        ("-example.com", "starts or ends with a hyphen"),
+        ("exa_mple.com", "contains '_'"),
+        ('"%00.example"', "contains '%'"),
+        (f"{'a' * 64}.com", "has a label of 64 characters"),
+        ("xn--zz.example", "invalid international (xn--) label"),
+        ("☃.example", "not a valid international name"),
+    ],
+)
+def test_provider_domains_must_be_host_names(domain, why):
+    error = error_for(story_text(provider=f"\n  name: P\n  domain: {domain}"))
+
+    assert error.field == "provider.domain"
+    assert "is not a host name: it" in error.message and why in error.message
+
+
+def test_a_related_links_provider_domain_must_be_a_host_name_too():
+    related = related_text(provider="\n      name: O\n      domain: micro/soft.com")
+
+    assert error_for(story_text(related=related)).field == "related[0].provider.domain"
+
+
+@pytest.mark.parametrize(
+    "domain", ["cbsnews.com", "Example.COM", "bücher.de", "xn--bcher-kva.de", "a-b.co.uk"]
+)
+def test_host_names_are_accepted_as_domains(domain):
+    assert parse(story_text(provider=f"\n  name: P\n  domain: {domain}")).provider.domain == domain
+
+
+def test_domain_rules_count_labels_and_length_in_their_ascii_form():
+    from providers.domains import InvalidDomain, check_domain
+
+    longest_label = "a" * 63
+    assert check_domain(f"{longest_label}.com") == f"{longest_label}.com"
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253 characters
+    assert check_domain(longest) == longest
+    with pytest.raises(InvalidDomain, match="is 254 characters long"):
+        check_domain(longest + "d")
+    with pytest.raises(InvalidDomain, match="Label too long"):
+        check_domain("日本語のドメイン名の例です長いラベルを作りますすす.jp")  # 25, over 63 encoded
+
+
+def test_domain_rules_need_no_django():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from providers.domains import check_domain; check_domain('example.com');"
+        "assert not any(m.startswith('django') for m in sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("AI, ML", "must not contain ',', which separates topic names in the moderation queue"),
+        ("AI; ML", "must not contain ';', which separates topic names in spreadsheets"),
+        ('"  "', "must not be empty"),
+        ('" AI"', "must not start or end with a space"),
+        ('"A\\u202eI"', "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ],
+)
+def test_topic_names_that_cannot_travel_in_a_list_are_refused(name, why):
+    error = error_for(story_text(topics=f"\n  - Cloud\n  - {name}"))
+
+    assert error.field == "topics[1]"
+    assert why in error.message
+
+
+def test_topic_separators_are_the_ones_the_queue_and_spreadsheets_use():
+    from stories import resources
+    from stories.seedformat import QUEUE_TOPIC_SEPARATOR, SPREADSHEET_TOPIC_SEPARATOR, TOPIC_SEPARATORS
+
+    assert resources.TOPIC_SEPARATOR == SPREADSHEET_TOPIC_SEPARATOR
+    assert set(TOPIC_SEPARATORS) == {QUEUE_TOPIC_SEPARATOR, SPREADSHEET_TOPIC_SEPARATOR}
+
+
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u202e",
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u200b",
+        "\u2060",
+        "\ufeff",
+        "\u2062",
+        "\u206e",
+        "\t",
+        "\n",
+        "\x85",
+        "\u2028",
+    ],
+)
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [
+        ("title", "title"),
+        ("category", "category"),
+        ("type", "type"),
+        ("provider", "provider.name"),
+        ("topics", "topics[0]"),
+        ("images", "images[0].title"),
+        ("related", "related[0].title"),
+        ("related-provider", "related[0].provider.name"),
+    ],
+)
+def test_one_line_texts_refuse_controls_that_reorder_or_hide_text(char, key, field):
+    value = json.dumps(f"gpj{char}.exe")
+    overrides = {
+        "title": {"title": value},
+        "category": {"category": value},
+        "type": {"type": value},
+        "provider": {"provider": f"\n  name: {value}\n  domain: p.example"},
+        "topics": {"topics": f"\n  - {value}"},
+        "images": {"images": f'\n  - url: "https://img.example/a.jpg"\n    title: {value}'},
+        "related": {"related": related_text(title=value)},
+        "related-provider": {
+            "related": related_text(provider=f"\n      name: {value}\n      domain: o.example")
+        },
+    }[key]
+
+    error = error_for(story_text(**overrides))
+
+    assert error.field == field
+    assert f"U+{ord(char):04X}" in error.message and "at character 4" in error.message
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "می\u200cخواهم",  # Persian needs the zero-width non-joiner
+        "\U0001f469\u200d\U0001f4bb developers",  # an emoji sequence needs the zero-width joiner
+        "\u05e9\u05dc\u05d5\u05dd \u200f(2024)",  # a right-to-left mark only places neutral characters
+        "soft\u00adhyphen and non\u00a0breaking space",  # both in the real corpus
+    ],
+)
+def test_one_line_texts_keep_what_real_scripts_need(title):
+    assert parse(story_text(title=json.dumps(title, ensure_ascii=False))).title == title
+
+
+def test_multi_line_texts_keep_their_line_breaks():
+    assert parse(story_text(excerpt='"one\\ntwo\\r\\nthree"')).excerpt == "one\ntwo\r\nthree"
+
+
+@pytest.mark.parametrize(
+    ("setting", "overrides", "field", "message"),
+    [
+        (
+            "NEWSROOM_MAX_TOPICS_PER_STORY",
+            {"topics": "\n  - A\n  - B\n  - C"},
+            "topics",
+            "has 3 topics, over the limit of 2 per story",
+        ),
+        (
+            "NEWSROOM_MAX_RELATED_PER_STORY",
+            {"related": related_text() * 3},
+            "related",
+            "has 3 related links, over the limit of 2 per story",
+        ),
+        (
+            "NEWSROOM_MAX_IMAGES_PER_LIST",
+            {"images": '\n  - url: "https://i.example/1"' * 3},
+            "images",
+            "has 3 images, over the limit of 2 per story",
+        ),
+        (
+            "NEWSROOM_MAX_IMAGES_PER_LIST",
+            {"related": related_text(images='\n      - url: "https://i.example/1"' * 3)},
+            "related[0].images",
+            "has 3 images, over the limit of 2 per related link",
+        ),
+        (
+            "NEWSROOM_MAX_IMAGES_PER_LIST",
+            {
+                "provider": "\n  name: P\n  domain: p.example\n  images:"
+                + '\n    - url: "https://i.example/1"' * 3
+            },
+            "provider.images",
+            "has 3 images, over the limit of 2 per provider",
+        ),
+    ],
+)
+def test_lists_over_their_limit_are_refused_with_the_field(settings, setting, overrides, field, message):
+    setattr(settings, setting, 2)
+
+    error = error_for(story_text(**overrides))
+
+    assert error.field == field
+    assert error.message == message
+
+
+def test_a_list_over_its_limit_is_refused_before_its_items_are_read():
+    # Item 60 is not even a string: the count is refused first, whatever the items hold.
+    topics = "".join(f"\n  - T{i}" for i in range(59)) + "\n  - [not, a, name]"
+
+    error = error_for(story_text(topics=topics))
+
+    assert error.message == "has 60 topics, over the limit of 50 per story"
+
+
+def test_limits_can_be_passed_to_the_parser():
+    from stories.seedformat import FileLimits
+
+    text = story_text(topics="\n  - A\n  - B")
+
+    assert parse(text, limits=FileLimits(max_topics=2)).topics == ("A", "B")
+    assert error_for(text, limits=FileLimits(max_topics=1)).field == "topics"
+
+
+def test_the_default_limits_leave_room_above_the_real_corpus():
+    from stories.seedformat import FileLimits
+
+    limits = FileLimits.from_settings()
+    most = {"topics": 0, "related": 0, "images": 0}
+    for path in sorted(SEEDS.rglob("*")):
+        if path.suffix not in (".md", ".txt") or path.name.startswith(("README", "SURVEY")):
+            continue
+        record = parse_story(path.read_bytes(), path=str(path))
+        lists = [record.images, record.provider.images] + [r.images for r in record.related or ()]
+        most["topics"] = max(most["topics"], len(record.topics or ()))
+        most["related"] = max(most["related"], len(record.related or ()))
+        most["images"] = max([most["images"], *(len(images or ()) for images in lists)])
+
+    assert most == {"topics": 3, "related": 71, "images": 1}
+    assert limits.max_topics >= 10 * most["topics"]
+    assert limits.max_related >= 5 * most["related"]
+    assert limits.max_images >= 10 * most["images"]
+
+
+def test_an_impossible_date_under_a_key_we_do_not_model_names_the_key():
+    error = error_for(story_text(updatedDateTime="2021-02-30T00:00:00Z"))
+
+    assert (error.field, error.line) == ("updatedDateTime", 17)
+    assert error.message == "is not a valid value (day is out of range for month)"

@@ -212,14 +212,14 @@ def row_errors(result) -> list[str]:
     return [f"{name}: {m}" for row in result.invalid_rows for name, ms in row.error_dict.items() for m in ms]
 
 
-@pytest.mark.parametrize("value", ["1e12", "2147483648", "-2147483649", "inf", "nan", "1e400", "2.5", "true"])
+@pytest.mark.parametrize("value", ["1e12", "1000001", "-1000001", "2147483648", "inf", "nan", "1e400", "2.5", "true"])
 def test_quality_the_column_cannot_hold_is_refused_with_a_row_message(moderator, value):
     story = make_story(quality=10, state=State.IN_REVIEW)
 
     result = run_import(csv_of({"id": story.pk, "quality": value, "version": story.version}), moderator)
 
     assert row_errors(result) == [
-        f"quality: Quality must be a whole number from -2147483648 to 2147483647, not {value!r}."
+        f"quality: Quality must be a whole number from -1,000,000 to 1,000,000, not {value!r}."
     ]
     story.refresh_from_db()
     assert story.quality == 10
@@ -229,15 +229,15 @@ def test_quality_at_the_edges_of_the_range_is_accepted(moderator):
     low, high = make_story(state=State.IN_REVIEW), make_story(state=State.IN_REVIEW)
     result = run_import(
         csv_of(
-            {"id": low.pk, "quality": "-2147483648", "version": 1},
-            {"id": high.pk, "quality": "2147483647.0", "version": 1},
+            {"id": low.pk, "quality": "-1000000", "version": 1},
+            {"id": high.pk, "quality": "1000000.0", "version": 1},
         ),
         moderator,
     )
     assert not row_errors(result)
     low.refresh_from_db()
     high.refresh_from_db()
-    assert (low.quality, high.quality) == (-2147483648, 2147483647)
+    assert (low.quality, high.quality) == (-1_000_000, 1_000_000)
 
 
 @pytest.mark.parametrize(("column", "value"), [("id", "1e30"), ("id", "1e400"), ("version", "1e400")])

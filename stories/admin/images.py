@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from stories.images import ImageRejected, decode_image, renditions, replace_lead_image
 from stories.models import Image, Story
+from stories.validators import validate_one_line
 
 THUMBNAIL_WIDTH = 120
 
@@ -68,6 +69,7 @@ class LeadImageForm(forms.Form):
         label="Alt text",
         max_length=1000,
         required=False,
+        validators=[validate_one_line],
         help_text="What the image shows, for readers who cannot see it. Left empty, the current one is kept.",
     )
     comment = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))

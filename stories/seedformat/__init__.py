@@ -17,6 +17,14 @@ Safety: files over ``settings.NEWSROOM_MAX_STORY_FILE_BYTES`` are refused before
 parsing, the text must be UTF-8, only the YAML core schema is accepted (no
 ``!!python/...`` or any other explicit tag), anchors and aliases are refused
 outright (alias bombs), and every URL must be http(s) or null.
+
+Only values the site can store and show get through: dates whose UTC value lies in
+years 1 to 9999, integers and strings that fit their columns (``limits.py``),
+provider domains that are host names (``providers.domains``), topic names without
+the separators of the queue and spreadsheets, one-line texts without controls that
+reorder or hide text, URLs the admin's URL fields accept too (``rules.py``), and at
+most ``NEWSROOM_MAX_TOPICS_PER_STORY`` topics, ``NEWSROOM_MAX_RELATED_PER_STORY``
+related links and ``NEWSROOM_MAX_IMAGES_PER_LIST`` images in one list.
 """
 
 from __future__ import annotations
@@ -24,15 +32,16 @@ from __future__ import annotations
 from .dump import dump_story
 from .identity import identity_key_for, identity_url_for, normalise_url
 from .jsonform import decode_value, encode_value, record_from_json, record_to_json
-from .parse import (
+from .limits import (
     DEFAULT_MAX_BYTES,
     INT_MAX,
     INT_MIN,
-    MAX_DEPTH,
-    StoryFileError,
-    check_url,
-    parse_story,
+    MAX_LENGTH,
+    SCORE_MAX,
+    SCORE_MIN,
+    FileLimits,
 )
+from .parse import MAX_DEPTH, StoryFileError, check_url, parse_story
 from .records import (
     CANONICAL_ORDER,
     DEFAULT_BLANK_BEFORE,
@@ -42,6 +51,14 @@ from .records import (
     StoryRecord,
     with_key,
 )
+from .rules import (
+    QUEUE_TOPIC_SEPARATOR,
+    SPREADSHEET_TOPIC_SEPARATOR,
+    TOPIC_SEPARATORS,
+    one_line_problem,
+    topic_name_problem,
+    url_problem,
+)
 
 __all__ = [
     "CANONICAL_ORDER",
@@ -50,6 +67,13 @@ __all__ = [
     "INT_MAX",
     "INT_MIN",
     "MAX_DEPTH",
+    "MAX_LENGTH",
+    "QUEUE_TOPIC_SEPARATOR",
+    "SCORE_MAX",
+    "SCORE_MIN",
+    "SPREADSHEET_TOPIC_SEPARATOR",
+    "TOPIC_SEPARATORS",
+    "FileLimits",
     "ImageRecord",
     "ProviderRecord",
     "RelatedRecord",
@@ -62,8 +86,11 @@ __all__ = [
     "identity_key_for",
     "identity_url_for",
     "normalise_url",
+    "one_line_problem",
     "parse_story",
     "record_from_json",
     "record_to_json",
+    "topic_name_problem",
+    "url_problem",
     "with_key",
 ]

@@ -5,20 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from providers.domains import InvalidDomain, check_domain
+
+from .limits import INT_MAX, INT_MIN, MAX_LENGTH, SCORE_MAX, SCORE_MIN, FileLimits
 from .records import ImageRecord, ProviderRecord, RelatedRecord, StoryRecord
+from .rules import one_line_problem, topic_name_problem, url_problem
 
 try:  # the C parser is about ten times faster than the pure-Python one
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
     _Loader = yaml.SafeLoader
-
-DEFAULT_MAX_BYTES = 1024 * 1024
 
 _TAG = "tag:yaml.org,2002:"
 _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (
@@ -30,8 +32,6 @@ _STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP = (
     _TAG + "timestamp",
 )
 _SEQ, _MAP = _TAG + "seq", _TAG + "map"
-
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # what an IntegerField holds on every database
 
 
 class StoryFileError(ValueError):
@@ -64,12 +64,19 @@ _CLOSING = re.compile(r"^---[ \t]*(?:\r?\n|\Z)", re.M)
 _MAYBE_ANCHOR = re.compile(r"(?:^|[\s,\[{])[&*][^\s]", re.M)
 
 
-def parse_story(data: bytes, *, path: str = "", max_bytes: int | None = None) -> StoryRecord:
-    """Parse and validate one story file. Raises StoryFileError with the path, field and line."""
-    if max_bytes is None:
-        max_bytes = _max_bytes()
+def parse_story(
+    data: bytes, *, path: str = "", max_bytes: int | None = None, limits: FileLimits | None = None
+) -> StoryRecord:
+    """Parse and validate one story file. Raises StoryFileError with the path, field and line.
+
+    ``limits`` default to the ``NEWSROOM_MAX_*`` settings; ``max_bytes`` overrides their size limit.
+    """
+    if limits is None:
+        limits = FileLimits.from_settings()
+    if max_bytes is not None:
+        limits = replace(limits, max_bytes=max_bytes)
     try:
-        return _parse(data, max_bytes)
+        return _parse(data, limits)
     except StoryFileError as exc:
         exc.path = path
         raise
@@ -78,16 +85,8 @@ def parse_story(data: bytes, *, path: str = "", max_bytes: int | None = None) ->
         raise StoryFileError(f"invalid value: {exc}", path=path) from None
 
 
-def _max_bytes() -> int:
-    try:
-        from django.conf import settings
-
-        return int(getattr(settings, "NEWSROOM_MAX_STORY_FILE_BYTES", DEFAULT_MAX_BYTES))
-    except Exception:  # noqa: BLE001 - settings not configured (plain scripts)
-        return DEFAULT_MAX_BYTES
-
-
-def _parse(data: bytes, max_bytes: int) -> StoryRecord:
+def _parse(data: bytes, limits: FileLimits) -> StoryRecord:
+    max_bytes = limits.max_bytes
     if len(data) > max_bytes:
         raise StoryFileError(f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes")
     try:
@@ -111,7 +110,7 @@ def _parse(data: bytes, max_bytes: int) -> StoryRecord:
     if not isinstance(root, MappingNode):
         raise StoryFileError("front matter must be a mapping of keys to values", line=_line(root))
     _check_tags(root)
-    return _story(root, newline=newline, body=body, blank_before=_blank_before(front))
+    return _story(root, newline=newline, body=body, blank_before=_blank_before(front), limits=limits)
 
 
 def _line(node: Node | None) -> int | None:
@@ -282,18 +281,29 @@ def _err(message: str, field_name: str, node: Node | None) -> StoryFileError:
     return StoryFileError(message, field=field_name, line=_line(node))
 
 
-def _as_str(node: Node, name: str, *, max_length: int | None = None, required: bool = False) -> str | None:
+def _as_str(
+    node: Node, name: str, *, max_length: int | None = None, required: bool = False, one_line: bool = False
+) -> str | None:
     if isinstance(node, ScalarNode) and node.tag == _NULL and not required:
         return None
     if not isinstance(node, ScalarNode) or node.tag != _STR:
         raise _err(f"must be a string, got {_describe(node)}", name, node)
     if max_length is not None and len(node.value) > max_length:
-        raise _err(f"is {len(node.value)} characters long, the limit is {max_length}", name, node)
+        raise _err(f"is {len(node.value):,} characters long, the limit is {max_length:,}", name, node)
+    if one_line:
+        problem = one_line_problem(node.value)
+        if problem:
+            raise _err(problem, name, node)
     return node.value
 
 
+def _as_line(node: Node, name: str, column: str, *, required: bool = False) -> str | None:
+    """A one-line text (title, name, type) that fits its column."""
+    return _as_str(node, name, max_length=MAX_LENGTH[column], required=required, one_line=True)
+
+
 def _as_url(node: Node, name: str) -> str | None:
-    value = _as_str(node, name, max_length=2000)
+    value = _as_str(node, name, max_length=MAX_LENGTH["url"])
     if value is None:
         return None
     check_url(value, name, node)
@@ -301,25 +311,25 @@ def _as_url(node: Node, name: str) -> str | None:
 
 
 def check_url(value: str, name: str, node: Node | None = None) -> None:
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:
-        raise _err("is not a valid URL", name, node) from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or value != value.strip():
-        scheme = parts.scheme or "no scheme"
-        raise _err(f"URL scheme '{scheme}' is not allowed (only http and https)", name, node)
+    """Refuse anything but an http(s) URL the admin's URL fields accept too."""
+    problem = url_problem(value)
+    if problem:
+        raise _err(problem, name, node)
 
 
-def _as_int(node: Node, name: str, *, minimum: int = INT_MIN) -> int | None:
+def _as_int(node: Node, name: str, *, minimum: int = INT_MIN, maximum: int = INT_MAX) -> int | None:
     if isinstance(node, ScalarNode) and node.tag == _NULL:
         return None
     if not isinstance(node, ScalarNode) or node.tag != _INT:
         raise _err(f"must be an integer, got {_describe(node)}", name, node)
     value = _constructor.construct_yaml_int(node)
-    if not minimum <= value <= INT_MAX:
-        raise _err(f"{value} is out of range ({minimum}..{INT_MAX})", name, node)
+    if not minimum <= value <= maximum:
+        raise _err(f"{value} is out of range ({minimum}..{maximum})", name, node)
     return value
+
+
+def _as_score(node: Node, name: str) -> int | None:
+    return _as_int(node, name, minimum=SCORE_MIN, maximum=SCORE_MAX)
 
 
 def _as_bool(node: Node, name: str) -> bool | None:
@@ -339,17 +349,25 @@ def _as_datetime(node: Node, name: str) -> dt.datetime | None:
     if isinstance(node, ScalarNode) and node.tag == _NULL:
         return None
     if isinstance(node, ScalarNode) and node.tag == _TIMESTAMP:
-        value = _constructor.construct_yaml_timestamp(node)
+        timestamp = node
     elif isinstance(node, ScalarNode) and node.tag == _STR and _ISO_DATETIME.match(node.value.strip()):
         timestamp = ScalarNode(_TIMESTAMP, node.value.strip(), node.start_mark, node.end_mark)
-        try:
-            value = _constructor.construct_yaml_timestamp(timestamp)
-        except (ValueError, TypeError):
-            raise _err(f"'{node.value}' is not a valid date and time", name, node) from None
     else:
         raise _err(f"must be a date and time with a time zone, got {_describe(node)}", name, node)
+    try:
+        value = _constructor.construct_yaml_timestamp(timestamp)
+    except (ValueError, TypeError, OverflowError) as exc:
+        # the calendar (2021-02-30), Python's years (0000) or the offset (+25:00) refuse it
+        raise _err(f"'{node.value}' is not a valid date and time ({exc})", name, node) from None
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
         raise _err("must be a date and time with a time zone (e.g. 2020-06-10T23:46:00Z)", name, node)
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        # Stored in UTC: a database may keep it, but Python could not read it back.
+        raise _err(
+            f"'{node.value}' is outside the years 1 to 9999 once converted to UTC", name, node
+        ) from None
     return value
 
 
@@ -371,7 +389,11 @@ def _describe(node: Node) -> str:
 
 
 def _check_extra(key: str, node: Node, name: str) -> Any:
-    value = _plain_value(node)
+    try:
+        value = _plain_value(node)
+    except (ValueError, OverflowError) as exc:
+        # a date the calendar refuses (2021-02-30) among keys we do not model
+        raise _err(f"is not a valid value ({exc})", name, node) from None
     _check_extra_urls(key, value, name, node)
     return value
 
@@ -410,12 +432,18 @@ def _note_style(styles: dict[str, str], key: str, node: Node, plain: frozenset[s
             styles[key] = _style(node)
 
 
-def _mapping_list(node: Node, name: str, read_item: Callable[[MappingNode, str], Any]) -> tuple | None:
-    """A YAML list of mappings (``images``, ``related``), each read by ``read_item``; null stays None."""
+def _mapping_list(
+    node: Node, name: str, read_item: Callable[[MappingNode, str], Any], *, limit: int, what: str
+) -> tuple | None:
+    """A YAML list of mappings (``images``, ``related``), each read by ``read_item``; null stays None.
+
+    ``limit`` is checked before any item is read: a list over it costs nothing more.
+    """
     if _is_null(node):
         return None
     if not isinstance(node, SequenceNode):
         raise _err(f"must be a list, got {_describe(node)}", name, node)
+    _check_count(node, name, limit, what)
     result = []
     for index, item in enumerate(node.value):
         item_name = f"{name}[{index}]"
@@ -425,8 +453,14 @@ def _mapping_list(node: Node, name: str, read_item: Callable[[MappingNode, str],
     return tuple(result)
 
 
-def _images(node: Node, name: str) -> tuple[ImageRecord, ...] | None:
-    return _mapping_list(node, name, _image)
+def _check_count(node: SequenceNode, name: str, limit: int, what: str) -> None:
+    if len(node.value) > limit:
+        noun, _, per = what.partition(" per ")
+        raise _err(f"has {len(node.value):,} {noun}, over the limit of {limit:,} per {per}", name, node)
+
+
+def _images(node: Node, name: str, limits: FileLimits, owner: str) -> tuple[ImageRecord, ...] | None:
+    return _mapping_list(node, name, _image, limit=limits.max_images, what=f"images per {owner}")
 
 
 def _image(item: MappingNode, item_name: str) -> ImageRecord:
@@ -445,14 +479,14 @@ def _image(item: MappingNode, item_name: str) -> ImageRecord:
         elif key == "isCached":
             values["is_cached"] = _as_bool(value_node, fname)
         elif key == "title":
-            values["title"] = _as_str(value_node, fname, max_length=1000)
+            values["title"] = _as_line(value_node, fname, "image_title")
         else:
             extra[key] = _check_extra(key, value_node, fname)
         _note_style(styles, key, value_node, ImageRecord.PLAIN)
     return ImageRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values)
 
 
-def _provider(node: Node, name: str) -> ProviderRecord:
+def _provider(node: Node, name: str, limits: FileLimits) -> ProviderRecord:
     if not isinstance(node, MappingNode):
         raise _err(f"must be a mapping with name and domain, got {_describe(node)}", name, node)
     values: dict[str, Any] = {}
@@ -464,11 +498,11 @@ def _provider(node: Node, name: str) -> ProviderRecord:
         keys.append(key)
         fname = f"{name}.{key}"
         if key == "name":
-            values["name"] = _as_str(value_node, fname, max_length=300, required=True)
+            values["name"] = _as_line(value_node, fname, "provider_name", required=True)
         elif key == "domain":
-            values["domain"] = _as_str(value_node, fname, max_length=253, required=True)
+            values["domain"] = _as_domain(value_node, fname)
         elif key == "images":
-            values["images"] = _images(value_node, fname)
+            values["images"] = _images(value_node, fname, limits, "provider")
         else:
             extra[key] = _check_extra(key, value_node, fname)
         _note_style(styles, key, value_node, ProviderRecord.PLAIN)
@@ -480,16 +514,29 @@ def _provider(node: Node, name: str) -> ProviderRecord:
     return ProviderRecord(keys=tuple(keys), extra=extra, styles=_styles(styles), **values)
 
 
-def _topics(node: Node, name: str) -> tuple[str, ...] | None:
+def _as_domain(node: Node, name: str) -> str:
+    value = _as_str(node, name, max_length=MAX_LENGTH["domain"], required=True)
+    if value.strip():  # an empty domain is reported as such below
+        try:
+            check_domain(value)
+        except InvalidDomain as exc:
+            raise _err(f"'{value}' is not a host name: it {exc}", name, node) from None
+    return value
+
+
+def _topics(node: Node, name: str, limits: FileLimits) -> tuple[str, ...] | None:
     if isinstance(node, ScalarNode) and node.tag == _NULL:
         return None
     if not isinstance(node, SequenceNode):
         raise _err(f"must be a list of topic names, got {_describe(node)}", name, node)
+    _check_count(node, name, limits.max_topics, "topics per story")
     result = []
     for index, item in enumerate(node.value):
-        value = _as_str(item, f"{name}[{index}]", max_length=200, required=True)
-        if not value.strip():
-            raise _err("must not be empty", f"{name}[{index}]", item)
+        item_name = f"{name}[{index}]"
+        value = _as_str(item, item_name, max_length=MAX_LENGTH["topic"], required=True)
+        problem = topic_name_problem(value)
+        if problem:
+            raise _err(problem, item_name, item)
         result.append(value)
     return tuple(result)
 
@@ -502,11 +549,14 @@ _URL_KEYS = {
 }
 
 
-def _related(node: Node, name: str) -> tuple[RelatedRecord, ...] | None:
-    return _mapping_list(node, name, _related_link)
+def _related(node: Node, name: str, limits: FileLimits) -> tuple[RelatedRecord, ...] | None:
+    def read(item: MappingNode, item_name: str) -> RelatedRecord:
+        return _related_link(item, item_name, limits)
+
+    return _mapping_list(node, name, read, limit=limits.max_related, what="related links per story")
 
 
-def _related_link(item: MappingNode, item_name: str) -> RelatedRecord:
+def _related_link(item: MappingNode, item_name: str, limits: FileLimits) -> RelatedRecord:
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     styles: dict[str, str] = {}
@@ -515,19 +565,20 @@ def _related_link(item: MappingNode, item_name: str) -> RelatedRecord:
         key = key_node.value
         keys.append(key)
         fname = f"{item_name}.{key}"
-        if key in ("title", "excerpt", "type"):
-            limit = {"title": 1000, "type": 40}.get(key)
-            values[key] = _as_str(value_node, fname, max_length=limit)
+        if key in ("title", "type"):
+            values[key] = _as_line(value_node, fname, key)
+        elif key == "excerpt":
+            values[key] = _as_str(value_node, fname)
         elif key == "publishedDateTime":
             values["published_at"] = _as_datetime(value_node, fname)
         elif key in _URL_KEYS:
             values[_URL_KEYS[key]] = _as_url(value_node, fname)
         elif key == "provider":
-            values["provider"] = None if _is_null(value_node) else _provider(value_node, fname)
+            values["provider"] = None if _is_null(value_node) else _provider(value_node, fname, limits)
         elif key == "quality":
-            values["quality"] = _as_int(value_node, fname)
+            values["quality"] = _as_score(value_node, fname)
         elif key == "images":
-            values["images"] = _images(value_node, fname)
+            values["images"] = _images(value_node, fname, limits, "related link")
         else:
             extra[key] = _check_extra(key, value_node, fname)
         _note_style(styles, key, value_node, RelatedRecord.PLAIN)
@@ -538,7 +589,9 @@ def _is_null(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == _NULL
 
 
-def _story(root: MappingNode, *, newline: str, body: str, blank_before: tuple[str, ...]) -> StoryRecord:
+def _story(
+    root: MappingNode, *, newline: str, body: str, blank_before: tuple[str, ...], limits: FileLimits
+) -> StoryRecord:
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     styles: dict[str, str] = {}
@@ -547,26 +600,27 @@ def _story(root: MappingNode, *, newline: str, body: str, blank_before: tuple[st
         key = key_node.value
         keys.append(key)
         if key == "title":
-            values["title"] = _as_str(value_node, key, max_length=1000, required=True)
-        elif key in ("category", "excerpt", "type", "featuredContent", "secured"):
-            limit = {"category": 100, "type": 40}.get(key)
-            values[StoryRecord.FIELDS[key]] = _as_str(value_node, key, max_length=limit)
+            values["title"] = _as_line(value_node, key, "title", required=True)
+        elif key in ("category", "type"):
+            values[key] = _as_line(value_node, key, key)
+        elif key in ("excerpt", "featuredContent", "secured"):
+            values[StoryRecord.FIELDS[key]] = _as_str(value_node, key)
         elif key == "publishedDateTime":
             values["published_at"] = _as_datetime(value_node, key)
         elif key in _URL_KEYS:
             values[_URL_KEYS[key]] = _as_url(value_node, key)
         elif key in ("quality", "heat"):
-            values[key] = _as_int(value_node, key)
+            values[key] = _as_score(value_node, key)
         elif key == "published":
             values["published"] = _as_bool(value_node, key)
         elif key == "provider":
-            values["provider"] = _provider(value_node, key)
+            values["provider"] = _provider(value_node, key, limits)
         elif key == "topics":
-            values["topics"] = _topics(value_node, key)
+            values["topics"] = _topics(value_node, key, limits)
         elif key == "images":
-            values["images"] = _images(value_node, key)
+            values["images"] = _images(value_node, key, limits, "story")
         elif key == "related":
-            values["related"] = _related(value_node, key)
+            values["related"] = _related(value_node, key, limits)
         else:
             extra[key] = _check_extra(key, value_node, key)
         _note_style(styles, key, value_node, StoryRecord.PLAIN)
