@@ -13,8 +13,6 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-EDITORIAL_FIELDS = ("published", "quality", "heat", "topics")
-
 
 class State(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -253,6 +251,7 @@ class ImportRun(models.Model):
         FINISHED = "finished", "Finished"
         REVERTED = "reverted", "Reverted"
         INTERRUPTED = "interrupted", "Interrupted"
+        CRASHED = "crashed", "Crashed"
 
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -269,6 +268,7 @@ class ImportRun(models.Model):
     conflicts = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, blank=True, help_text="[{path, reason}] for each failed file.")
+    error = models.TextField(blank=True, help_text="Why the run stopped, when it crashed.")
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -10,13 +10,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from stories.import_runs import parallel_sources
-from stories.importing import FileResult, import_stories, iter_story_sources
+from stories.importing import FileResult, ImportCrashed, import_stories, iter_story_sources
 
 
 class Command(BaseCommand):
     help = (
         "Import story files (YAML front matter). PATH is a file, a directory (searched recursively) "
-        "or '-' for standard input. Exit status: 0 all imported, 1 some files failed, 2 usage error."
+        "or '-' for standard input. Exit status: 0 all imported, 1 some files failed, 2 usage error, "
+        "3 the import crashed (recorded as a crashed run; what was committed before is kept)."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +26,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--overwrite-editorial",
             action="store_true",
-            help="Let the files win over editors' changes to published, quality, heat and topics.",
+            help=(
+                "Let the files win over the values people changed (content, related links, images, "
+                "published, quality, heat, topics)."
+            ),
         )
         parser.add_argument(
             "--jobs",
@@ -84,6 +88,15 @@ class Command(BaseCommand):
                 "(files already imported are recognised as unchanged)."
             )
             sys.exit(130)
+        except ImportCrashed as crash:
+            if progress is not None:
+                progress.clear()
+            counts = crash.run
+            self.stderr.write(
+                f"{crash} So far: created {counts.created}, updated {counts.updated}, unchanged "
+                f"{counts.unchanged}, conflicts {counts.conflicts}, failed {counts.failed}."
+            )
+            sys.exit(3)
         if progress is not None:
             progress.clear()
         summary = report.summary()
