@@ -6,14 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
-from stories import workflow
 from stories.import_runs import revert_import_run
 from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
 from stories.models import AuditEntry, Image, RelatedLink, State, Story
 from tests.browser_forms import form_data
 from tests.conftest import make_story
+from tests.test_import_command import story_file
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,9 @@ def test_a_text_edit_keeps_its_whitespace_and_only_that_field_changes(moderator_
     assert story.editor_touched == ["body"]
 
 
-def test_undo_of_an_import_still_deletes_a_story_whose_page_was_only_saved(moderator_client, moderator, tmp_path):
+def test_undo_of_an_import_still_deletes_a_story_whose_page_was_only_saved(
+    moderator_client, moderator, tmp_path
+):
     run = import_file(tmp_path, "a.md", WHITESPACE_FILE)
     save_as_the_browser_does(moderator_client, Story.objects.get())
 
@@ -120,7 +123,7 @@ def inline_edit(client, story: Story, prefix: str, index: int, **fields):
     page = client.get(change_url(story)).content.decode()
     return client.post(
         change_url(story),
-        form_data(page, "story_form", **{f"{prefix}-{index}-{name}": value for name, value in fields.items()}),
+        form_data(page, "story_form", **{f"{prefix}-{index}-{name}": v for name, v in fields.items()}),
     )
 
 
@@ -154,34 +157,29 @@ def test_an_image_url_edit_is_audited_and_drops_the_cached_copy(moderator_client
     assert Story.objects.get(pk=story.pk).editor_touched == ["images"]
 
 
-def test_a_stale_inline_form_is_refused_and_keeps_the_other_moderators_edit(client, moderator, django_user_model):
+def test_a_stale_inline_form_is_refused_and_keeps_the_other_moderators_edit(moderator, django_user_model):
     story = make_story(state=State.IN_REVIEW, related=1)
-    stale_page = client  # the first moderator opened the page before the second one saved
-    stale_page.force_login(moderator)
-    old_html = stale_page.get(change_url(story)).content.decode()
-    other = django_user_model.objects.create_superuser("other", password="pw-other")
-    link = story.related_links.get()
-    workflow.update_editorial(
-        story,
-        actor=other,
-        related=workflow.RowChanges(changed=[(RelatedLink(**{**_columns(link), "title": "Theirs"}), ["title"])]),
-    )
+    first, second = Client(), Client()
+    first.force_login(moderator)
+    second.force_login(django_user_model.objects.create_superuser("other", password="pw-other"))
+    first_page = first.get(change_url(story)).content.decode()  # opened before the other one saved
+    inline_edit(second, story, "related_links", 0, title="Theirs")
 
-    response = stale_page.post(
-        change_url(story), form_data(old_html, "story_form", **{"related_links-0-title": "Mine"}), follow=True
+    response = first.post(
+        change_url(story),
+        form_data(first_page, "story_form", **{"related_links-0-title": "Mine"}),
+        follow=True,
     )
 
     assert "changed by someone else" in response.content.decode()
-    assert RelatedLink.objects.get(pk=link.pk).title == "Theirs"
+    assert story.related_links.get().title == "Theirs"
     assert Story.objects.get(pk=story.pk).version == 2
 
 
-def _columns(row) -> dict:
-    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
-
-
-def test_undo_keeps_a_created_story_whose_related_links_a_person_edited(moderator_client, moderator, tmp_path):
-    run = import_file(tmp_path, "a.md", WHITESPACE_FILE)
+def test_undo_keeps_a_created_story_whose_related_links_a_person_edited(
+    moderator_client, moderator, tmp_path
+):
+    run = import_file(tmp_path, "a.md", story_file("alpha", related=True))
     story = Story.objects.get()
 
     inline_edit(moderator_client, story, "related_links", 0, title="Corrected")

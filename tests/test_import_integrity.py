@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from stories import workflow
 from stories.importing import StorySource, import_stories, iter_story_sources
-from stories.models import AuditEntry, ImportRun, ImportRunStory, RelatedLink, State, Story, Topic
+from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story, Topic
 from stories.seedformat import identity_key_for, parse_story
+from tests.browser_forms import form_data
 from tests.test_import_command import cli, story_file, write  # noqa: F401 - cli is a fixture
 
 pytestmark = pytest.mark.django_db
@@ -153,14 +155,15 @@ def test_overwrite_editorial_lets_the_files_title_win(tmp_path, editor, cli):  #
     assert story.title == "File title" and story.editor_touched == []
 
 
-def test_reimport_keeps_an_editors_related_link_correction(tmp_path, editor):
+def test_reimport_keeps_an_editors_related_link_correction(tmp_path, editor_client):
     write(tmp_path, "a.md", story_file("alpha", related=True, published=False))
     run_import(tmp_path)
     story = Story.objects.get()
-    link = story.related_links.get()
-    corrected = RelatedLink(**{f.attname: getattr(link, f.attname) for f in link._meta.concrete_fields})
-    corrected.title = "Corrected coverage title"
-    workflow.update_editorial(story, actor=editor, related=workflow.RowChanges(changed=[(corrected, ["title"])]))
+    change = reverse("admin:stories_story_change", args=[story.pk])
+    page = editor_client.get(change).content.decode()
+    editor_client.post(
+        change, form_data(page, "story_form", **{"related_links-0-title": "Corrected coverage title"})
+    )
     write(tmp_path, "a.md", story_file("alpha", related=True, published=False, excerpt="New."))
 
     report = run_import(tmp_path)
@@ -187,7 +190,9 @@ def test_a_story_with_a_persons_change_is_reparsed_and_an_unchanged_file_is_no_c
 
 
 @pytest.mark.parametrize("count", [2, 20])
-def test_new_topics_on_an_update_cost_a_fixed_number_of_queries(tmp_path, count, django_assert_max_num_queries):
+def test_new_topics_on_an_update_cost_a_fixed_number_of_queries(
+    tmp_path, count, django_assert_max_num_queries
+):
     write(tmp_path, "a.md", story_file("alpha", topics=("AI",), published=False))
     run_import(tmp_path)
     topics = tuple(f"New topic {n}" for n in range(count))

@@ -280,7 +280,9 @@ def upload_and_confirm(client, text: str):
     return preview
 
 
-def test_an_editors_upload_cannot_unpublish_or_retitle_a_live_story(editor_client, editor, tmp_path, settings):
+def test_an_editors_upload_cannot_unpublish_or_retitle_a_live_story(
+    editor_client, editor, tmp_path, settings
+):
     settings.NEWSROOM_UPLOAD_DIR = tmp_path / "uploads"
     command_import(tmp_path, story_file())
     story = Story.objects.get()
