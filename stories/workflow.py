@@ -275,10 +275,10 @@ def apply_each(
             continue
         try:
             change(story, seen)
+        except WorkflowError as error:  # its message names the story (ModeratorOnlyError included)
+            result.skipped.append(str(error))
         except PermissionDenied as error:
             result.skipped.append(f"“{story.title}”: {error or 'not allowed'}")
-        except WorkflowError as error:
-            result.skipped.append(str(error))
         else:
             result.done.append(story)
     return result

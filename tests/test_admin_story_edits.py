@@ -210,3 +210,12 @@ def test_an_editor_cannot_change_a_published_storys_image_inline(editor_client):
 
     assert Image.objects.get(pk=image.pk).url == image.url
     assert not AuditEntry.objects.filter(story=story).exists()
+
+
+def test_a_value_given_to_a_key_the_file_did_not_have_is_exported(moderator_client, tmp_path):
+    import_file(tmp_path, "a.md", story_file("alpha", published=False))
+    story = Story.objects.get()
+
+    save_as_the_browser_does(moderator_client, story, amp_web_url="https://amp.example/alpha")
+
+    assert 'ampWebUrl: "https://amp.example/alpha"' in exported(story)
