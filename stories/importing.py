@@ -17,16 +17,25 @@ Decisions:
   bytes), looked up for a whole chunk of files in one query, without parsing.
   A story with editor-touched fields is always parsed, so a file that disagrees
   with the editor is reported as a conflict every time it is imported.
+* What a file may change on an existing story is one pure decision
+  (``_plan_update``): a field a person changed (``editor_touched``: content,
+  provider, related links, images, topics, quality, heat, published; a lead image
+  an editor uploaded counts as ``images``) keeps the person's value, with a
+  conflict, unless ``overwrite_editorial``; on a published story, what
+  ``workflow.held_for_moderator`` holds for the importing person keeps the story's
+  value, with a conflict, always. A held file's hash is not recorded, so that a
+  moderator's import or the command applies it later.
 * ``published`` in a file moves the workflow state only when it flips against
   the file's previous value (kept in ``Story.layout``): a re-import of the same
   file never undoes a moderator's decision. The move is a workflow transition
-  (``workflow.apply_import_state``, system actor, audited against the run); quality,
-  heat and topics of an existing story change through ``workflow.update_editorial``.
+  (``workflow.apply_import_state``, audited against the run under the person who
+  imported the file); quality, heat and topics of an existing story change through
+  ``workflow.update_editorial`` the same way. Neither is an editorial decision.
   Creating a story sets its first state directly: that is creation, not a transition.
-* A lead image an editor uploaded (``stories.images.replace_lead_image``) is an
-  editorial decision like the others: kept, with a conflict on ``images``, unless
-  ``overwrite_editorial``.
-* A run stopped by Ctrl-C is recorded as ``interrupted`` with its counts so far.
+* Any error while writing one story fails that file only (its savepoint is rolled
+  back); the bulk path for new stories falls back to one by one. A run stopped by
+  Ctrl-C is recorded as ``interrupted``, one stopped by an unexpected error as
+  ``crashed`` (``ImportCrashed``), each with its counts so far.
 """
 
 from __future__ import annotations

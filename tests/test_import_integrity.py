@@ -215,3 +215,11 @@ def test_a_published_flip_by_the_command_is_still_audited_as_the_system(tmp_path
 
     entry = AuditEntry.objects.get(import_run=report.run, field="state")
     assert (entry.actor, Story.objects.get().state) == (None, State.IN_REVIEW)
+
+
+def test_the_run_page_shows_why_a_run_crashed(moderator_client):
+    run = ImportRun.objects.create(status=ImportRun.Status.CRASHED, error="RuntimeError: disk on fire")
+
+    body = moderator_client.get(reverse("admin:stories_importrun_change", args=[run.pk])).content.decode()
+
+    assert "Crashed" in body and "RuntimeError: disk on fire" in body
