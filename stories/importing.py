@@ -202,6 +202,7 @@ class FileResult:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
     title: str = ""
+    held: list[str] = field(default_factory=list)  # those conflicts held for a moderator
 
 
 @dataclass
@@ -1380,7 +1381,12 @@ class _Importer:
             if conflicts:
                 self._entry(story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts)
             return FileResult(
-                path=path, outcome=outcome, story_id=story.pk, conflicts=conflicts, title=story.title
+                path=path,
+                outcome=outcome,
+                story_id=story.pk,
+                conflicts=conflicts,
+                title=story.title,
+                held=list(plan.held),
             )
 
         previous = _previous(story, base)
@@ -1418,6 +1424,7 @@ class _Importer:
             changes=changes,
             conflicts=conflicts,
             title=story.title,
+            held=list(plan.held),
         )
 
     def _record_held(self, story: Story, base: StoryRecord, record: StoryRecord, held: list[str]) -> None:
