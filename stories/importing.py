@@ -690,7 +690,7 @@ _SOURCE_PARTS: dict[str, tuple[str, ...]] = {
     for key, attr in StoryRecord.FIELDS.items()
     if attr in workflow.CONTENT_FIELDS or attr in ("images", "related")
 } | {"body": ("body",)}
-_PART_FIELDS = _SOURCE_PARTS | {name: (name,) for name in ("quality", "heat", "topics", "published")}
+_KEY_FIELDS = _SOURCE_PARTS | {name: (name,) for name in ("quality", "heat", "topics", "published")}
 
 HELD_COMMENT = (
     "Held for a moderator: the story is published, and only a moderator can change what readers "
@@ -1435,7 +1435,7 @@ class _Importer:
                 action="held",
                 actor=self.actor,
                 import_run=self.run,
-                field=_PART_FIELDS.get(part, (part,))[0],
+                field=_KEY_FIELDS.get(part, (part,))[0],
                 before=_plain(_part_value(base, part)[1]),
                 after=_plain(_part_value(record, part)[1]),
                 comment=HELD_COMMENT,
