@@ -199,6 +199,13 @@ def held_for_moderator(story: Story, actor, fields: Iterable[str]) -> list[str]:
     return [name for name in fields if name in READER_FIELDS]
 
 
+def topic_held_for_moderator(topic: Topic, actor) -> bool:
+    """Whether renaming ``topic`` is the moderators' decision: readers see it on a published story."""
+    if may_moderate(actor):
+        return False
+    return Story.objects.published().filter(story_topics__topic=topic).exists()
+
+
 def _field_label(name: str) -> str:
     if name in _LABELS:
         return _LABELS[name]

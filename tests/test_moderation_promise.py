@@ -363,3 +363,40 @@ def test_the_command_refuses_an_unknown_user(tmp_path, cli):  # noqa: F811
     code, out, err = cli("import_stories", "--user", "nobody", str(path))
     assert code == 2 and "No user named 'nobody'" in err
     assert not Story.objects.exists()
+
+
+# --- Topics ----------------------------------------------------------------------------------------
+
+
+def topic_change(client, topic, name: str):
+    url = reverse("admin:stories_topic_change", args=[topic.pk])
+    return client.post(url, {"name": name, "slug": topic.slug})
+
+
+def test_an_editor_cannot_rename_a_topic_readers_see_on_a_published_story(editor_client):
+    topic = make_topic("Cloud")
+    make_story(state=State.PUBLISHED, topics=[topic])
+
+    page = editor_client.get(reverse("admin:stories_topic_change", args=[topic.pk]))
+    response = topic_change(editor_client, topic, "Scam")
+
+    assert page.status_code == 200 and 'name="name"' not in page.content.decode()
+    assert response.status_code == 403
+    topic.refresh_from_db()
+    assert topic.name == "Cloud"
+
+
+def test_an_editor_renames_a_topic_only_unpublished_stories_have(editor_client):
+    topic = make_topic("Clod")
+    make_story(state=State.IN_REVIEW, topics=[topic])
+    assert topic_change(editor_client, topic, "Cloud").status_code == 302
+    topic.refresh_from_db()
+    assert topic.name == "Cloud"
+
+
+def test_a_moderator_renames_a_topic_of_a_published_story(moderator_client):
+    topic = make_topic("Clod")
+    make_story(state=State.PUBLISHED, topics=[topic])
+    assert topic_change(moderator_client, topic, "Cloud").status_code == 302
+    topic.refresh_from_db()
+    assert topic.name == "Cloud"

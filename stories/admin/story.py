@@ -507,6 +507,13 @@ class TopicAdmin(admin.ModelAdmin):
     def story_count(self, topic: Topic) -> int:
         return topic._story_count
 
+    def has_change_permission(self, request, obj: Topic | None = None) -> bool:
+        # A topic's name and slug show on every story that has it: on a published one, that is
+        # what readers see, so only a moderator renames it (others get the read-only page).
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or not workflow.topic_held_for_moderator(obj, request.user)
+
     def has_merge_permission(self, request) -> bool:
         return request.user.has_perm("stories.delete_topic") and request.user.has_perm("stories.change_story")
 
