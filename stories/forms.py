@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 
-from .models import Story, Topic
+from .models import Image, RelatedLink, Story, Topic
 from .seedformat import QUEUE_TOPIC_SEPARATOR, SCORE_MAX, SCORE_MIN
 from .workflow import TRANSITIONS
 
@@ -46,7 +46,51 @@ def ordered_topics(pks) -> list[Topic]:
     return [by_pk[pk] for pk in dict.fromkeys(wanted) if pk in by_pk]
 
 
-class StoryAdminForm(forms.ModelForm):
+def _line_breaks_like(initial: str | None, value: str) -> str:
+    """``value`` with the line breaks ``initial`` uses (browsers send a textarea's as CRLF)."""
+    value = value.replace("\r\n", "\n")
+    return value.replace("\n", "\r\n") if "\r\n" in (initial or "") else value
+
+
+class ExactChangesMixin:
+    """A model form that changes only what the person changed.
+
+    The story format keeps text exactly, whitespace included, so text is not
+    trimmed. A field counts as changed only if the person changed it: not because a
+    browser sent a textarea's line breaks as CRLF, nor because the form would
+    normalise a stored URL. Saving an untouched form therefore writes nothing (no
+    audit entry, no new version), and an export stays byte for byte what came in.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and not isinstance(field, forms.URLField):
+                field.strip = False
+
+    @property
+    def changed_data(self) -> list[str]:
+        return [name for name in super().changed_data if not self._same_as_initial(name)]
+
+    def _same_as_initial(self, name: str) -> bool:
+        field, bound = self.fields[name], self[name]
+        initial, data = bound.initial, bound.data
+        if not isinstance(field, forms.CharField) or not isinstance(data, str):
+            return False
+        if isinstance(field, forms.URLField):
+            return data.strip() == (initial or "")
+        return (initial or "").replace("\r\n", "\n") == data.replace("\r\n", "\n")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.changed_data:
+            value = cleaned.get(name)
+            if isinstance(value, str) and not isinstance(self.fields[name], forms.URLField):
+                cleaned[name] = _line_breaks_like(self[name].initial, value)
+        return cleaned
+
+
+class StoryAdminForm(ExactChangesMixin, forms.ModelForm):
     """The admin change form. Workflow fields are read-only; the version guards the save."""
 
     topic_choices = forms.ModelMultipleChoiceField(
@@ -97,7 +141,25 @@ class StoryAdminForm(forms.ModelForm):
         return ordered_topics(self.data.getlist(self.add_prefix("topic_choices")))
 
 
-class StoryChangelistForm(forms.ModelForm):
+class RelatedLinkInlineForm(ExactChangesMixin, forms.ModelForm):
+    """A related link on the story's change page; saved through the workflow with the story."""
+
+    class Meta:
+        model = RelatedLink
+        fields = (
+            "position", "title", "provider", "provider_name", "web_url", "type", "quality", "published_at",
+        )
+
+
+class ImageInlineForm(ExactChangesMixin, forms.ModelForm):
+    """An image on the story's change page; saved through the workflow with the story."""
+
+    class Meta:
+        model = Image
+        fields = ("position", "role", "url", "width", "height", "title")
+
+
+class StoryChangelistForm(ExactChangesMixin, forms.ModelForm):
     """A changelist row (quality, heat). The version comes from the row's hidden ``version-<pk>``."""
 
     def clean(self):

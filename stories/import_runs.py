@@ -3,15 +3,16 @@
 ``revert_import_run()`` undoes what one import run wrote:
 
 * a story the run **created** is deleted, unless someone has worked on it since:
-  an editor changed it (an audit entry by a person after the run started, or
-  editorial fields marked ``editor_touched``), or a later import run updated it.
+  a person changed it (an audit entry by a person after the run started: an edit
+  of its content, topics, related links or images, a new lead image, a workflow
+  move; or fields marked ``editor_touched``), or a later import run updated it.
   Those stories are kept and listed with the reason;
 * a story the run **updated** gets its previous source record back
   (``ImportRunStory.previous``, through ``importing.restore_story``). Editorial
   values (published/state, quality, heat, topics) a person set since the run are
-  kept. A story whose source fields a person corrected since, or that a later,
-  unreverted import updated again, is kept as it is and listed: restoring it
-  would silently throw that work away;
+  kept. A story whose source fields, related links or images a person corrected
+  since, or that a later, unreverted import updated again, is kept as it is and
+  listed: restoring it would silently throw that work away;
 * everything is recorded in the audit trail, and the run is marked reverted
   (``status``, ``reverted_at``, ``reverted_by``). A run is reverted once.
 
@@ -40,15 +41,17 @@ from django.utils import timezone
 
 from . import audit
 from .importing import CHUNK_BYTES, CHUNK_FILES, StorySource, restore_story
-from .models import EDITORIAL_FIELDS, AuditEntry, ImportRun, ImportRunStory, Story
+from .models import AuditEntry, ImportRun, ImportRunStory, Story
 from .seedformat import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
-from .workflow import CONTENT_FIELDS
+from .workflow import CONTENT_FIELDS, EDITORIAL_FIELDS
 
 REVERT_PERMISSION = "stories.publish_story"
 UNDO_ACTION = "import_undo"
 
 # Audit fields that are editorial decisions; "state" is the published flag's workflow side.
 _EDITORIAL_AUDIT_FIELDS = {"state": "published", "quality": "quality", "heat": "heat", "topics": "topics"}
+# Audit fields of the story's source that restoring the previous record would overwrite.
+_SOURCE_AUDIT_FIELDS = CONTENT_FIELDS | {"related", "images"}
 
 
 class RevertError(ValidationError):
@@ -151,10 +154,16 @@ _WRITING_OUTCOMES = (
 
 
 def _person_entries_since(story: Story, run: ImportRun):
-    """Audit entries of changes a person made to ``story`` since ``run`` started (imports excluded)."""
-    return AuditEntry.objects.filter(
-        story=story, actor__isnull=False, import_run__isnull=True, created_at__gte=run.started_at
-    ).exclude(action=UNDO_ACTION)
+    """Audit entries of changes a person made to ``story`` since ``run`` started.
+
+    Entries of story file imports are the files' values, even when a person ran the
+    import; a spreadsheet's are a person's decisions.
+    """
+    return (
+        AuditEntry.objects.filter(story=story, actor__isnull=False, created_at__gte=run.started_at)
+        .filter(Q(import_run__isnull=True) | Q(import_run__via=ImportRun.Via.SPREADSHEET))
+        .exclude(action=UNDO_ACTION)
+    )
 
 
 def _later_import(story: Story, entry: ImportRunStory) -> ImportRunStory | None:
@@ -223,7 +232,7 @@ def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, 
         )
         return
     since = list(_person_entries_since(story, run).values_list("field", flat=True))
-    corrected = sorted({name for name in since if name in CONTENT_FIELDS})
+    corrected = sorted({name for name in since if name in _SOURCE_AUDIT_FIELDS})
     if corrected:
         _keep(report, story, f"a person corrected {', '.join(corrected)} since", run=run, actor=actor)
         return

@@ -17,22 +17,32 @@ Decisions:
   bytes), looked up for a whole chunk of files in one query, without parsing.
   A story with editor-touched fields is always parsed, so a file that disagrees
   with the editor is reported as a conflict every time it is imported.
+* What a file may change on an existing story is one pure decision
+  (``_plan_update``): a field a person changed (``editor_touched``: content,
+  provider, related links, images, topics, quality, heat, published; a lead image
+  an editor uploaded counts as ``images``) keeps the person's value, with a
+  conflict, unless ``overwrite_editorial``; on a published story, what
+  ``workflow.held_for_moderator`` holds for the importing person keeps the story's
+  value, with a conflict, always. A held file's hash is not recorded, so that a
+  moderator's import or the command applies it later.
 * ``published`` in a file moves the workflow state only when it flips against
   the file's previous value (kept in ``Story.layout``): a re-import of the same
   file never undoes a moderator's decision. The move is a workflow transition
-  (``workflow.apply_import_state``, system actor, audited against the run); quality,
-  heat and topics of an existing story change through ``workflow.update_editorial``.
+  (``workflow.apply_import_state``, audited against the run under the person who
+  imported the file); quality, heat and topics of an existing story change through
+  ``workflow.update_editorial`` the same way. Neither is an editorial decision.
   Creating a story sets its first state directly: that is creation, not a transition.
-* A lead image an editor uploaded (``stories.images.replace_lead_image``) is an
-  editorial decision like the others: kept, with a conflict on ``images``, unless
-  ``overwrite_editorial``.
-* A run stopped by Ctrl-C is recorded as ``interrupted`` with its counts so far.
+* Any error while writing one story fails that file only (its savepoint is rolled
+  back); the bulk path for new stories falls back to one by one. A run stopped by
+  Ctrl-C is recorded as ``interrupted``, one stopped by an unexpected error as
+  ``crashed`` (``ImportCrashed``), each with its counts so far.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -51,7 +61,6 @@ from providers.models import Provider
 from . import audit, workflow
 from .images import ORIGIN_UPLOAD, cache_images_for_stories
 from .models import (
-    EDITORIAL_FIELDS,
     AuditEntry,
     Image,
     ImportRun,
@@ -81,6 +90,7 @@ from .seedformat import (
 
 __all__ = [
     "FileResult",
+    "ImportCrashed",
     "ImportReport",
     "StorySource",
     "export_filename",
@@ -97,6 +107,8 @@ CHUNK_FILES = 250
 CHUNK_BYTES = 8 * 1024 * 1024
 
 CREATED, UPDATED, UNCHANGED, CONFLICT, FAILED = "created", "updated", "unchanged", "conflict", "failed"
+
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- sources
@@ -190,6 +202,7 @@ class FileResult:
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
     title: str = ""
+    held: list[str] = field(default_factory=list)  # those conflicts held for a moderator
 
 
 @dataclass
@@ -587,7 +600,15 @@ def _base_record(story: Story) -> StoryRecord:
     topics: tuple[str, ...] | None = tuple(raw) if raw and list(dict.fromkeys(raw)) == names else tuple(names)
     if not names and "topics" in nulls:
         topics = None
-    return _absent_as_none(
+    # A value a person gave a key the file did not have belongs in the record too.
+    added = [
+        key
+        for column in _STORY_COLUMNS
+        if column not in ("quality", "heat")  # shown by _apply_editorial
+        and values[column] not in ("", None)
+        and (key := _key_for(StoryRecord, column)) not in keys
+    ]
+    record = _absent_as_none(
         StoryRecord(
             keys=tuple(keys),
             extra={k: decode_value(v) for k, v in (story.extra or {}).items()},
@@ -605,6 +626,9 @@ def _base_record(story: Story) -> StoryRecord:
             **{k: v for k, v in values.items() if k not in ("published",)},
         )
     )
+    for key in added:
+        record = with_key(record, key)
+    return record
 
 
 def record_from_story(story: Story) -> StoryRecord:
@@ -657,6 +681,149 @@ def _plain(value: Any) -> Any:
     return encode_value(value) if isinstance(value, dict | float | dt.date) else value
 
 
+# --------------------------------------------------------------------------- what a file may change
+
+# The parts of a story file whose value is the file's unless a person decided otherwise, by
+# file key, with the story fields (``editor_touched``, ``workflow.READER_FIELDS``) each stands for.
+_SOURCE_PARTS: dict[str, tuple[str, ...]] = {
+    key: (attr, "provider_name") if attr == "provider" else (attr,)
+    for key, attr in StoryRecord.FIELDS.items()
+    if attr in workflow.CONTENT_FIELDS or attr in ("images", "related")
+} | {"body": ("body",)}
+_KEY_FIELDS = _SOURCE_PARTS | {name: (name,) for name in ("quality", "heat", "topics", "published")}
+
+HELD_COMMENT = (
+    "Held for a moderator: the story is published, and only a moderator can change what readers "
+    "see. The story kept its value; the file's is reported as a conflict."
+)
+
+
+def _part_value(record: StoryRecord, part: str) -> tuple[bool, Any]:
+    """Whether the file has ``part``, and its value (the body is always there)."""
+    if part == "body":
+        return True, record.body
+    return record.has(part), record.get(part)
+
+
+def _take_part(record: StoryRecord, source: StoryRecord, part: str) -> StoryRecord:
+    """``record`` with ``part`` as ``source`` has it (present with its value, or absent)."""
+    if part == "body":
+        return replace(record, body=source.body)
+    attr = StoryRecord.FIELDS[part]
+    if source.has(part):
+        return with_key(record, part, **{attr: getattr(source, attr)})
+    return replace(record, keys=tuple(k for k in record.keys if k != part), **{attr: None})
+
+
+@dataclass(frozen=True)
+class _UpdatePlan:
+    stored: StoryRecord  # the file's record, with the parts it may not change as the story has them
+    state: str  # the state the story moves to (its own: no move)
+    kept: dict[str, Any]  # quality, heat or topics kept against the file
+    conflicts: tuple[str, ...]  # file keys reported as conflicts
+    held: tuple[str, ...]  # those of them held for a moderator
+    released: tuple[str, ...]  # editor_touched fields the file takes over (overwrite)
+
+
+def _plan_update(
+    story: Story,
+    record: StoryRecord,
+    *,
+    base: StoryRecord,
+    current: StoryRecord,
+    held: set[str],
+    overwrite: bool,
+    actor,
+) -> _UpdatePlan:
+    """What ``record`` may change on ``story``: a pure decision over the records.
+
+    ``base`` is the story's source record as stored, ``current`` the same with the
+    editorial values, ``held`` the story fields a moderator must decide for this
+    importer (``workflow.held_for_moderator``).
+
+    * A part the file would change that is ``held`` keeps the story's value and is a
+      conflict, whatever ``overwrite`` says: an editor's file never changes what readers
+      see of a published story (and never unpublishes it).
+    * A part a person changed (``editor_touched``) keeps the person's value and is a
+      conflict when the file differs, unless ``overwrite``. A file that leaves such a key
+      out says nothing about it.
+    * Everything else is the file's. ``published`` moves the state only when it flips
+      against the file's previous value (kept in ``Story.layout``).
+    """
+    touched = set(story.editor_touched or [])
+    if _lead_image_uploaded(story):
+        touched.add("images")  # an upload from before uploads were recorded in editor_touched
+    stored = record
+    conflicts: list[str] = []
+    held_parts: list[str] = []
+    released: list[str] = []
+    for part, fields in _SOURCE_PARTS.items():
+        if _part_value(record, part) == _part_value(base, part):
+            continue
+        if held.intersection(fields):
+            held_parts.append(part)
+        elif touched.intersection(fields) and not overwrite:
+            if not _part_value(record, part)[0]:
+                stored = _take_part(stored, base, part)
+                continue
+        else:
+            released += [f for f in fields if f in touched]
+            continue
+        conflicts.append(part)
+        stored = _take_part(stored, base, part)
+
+    kept: dict[str, Any] = {}
+    for name in ("quality", "heat", "topics"):
+        if name == "topics":
+            file_value, current_value = tuple(record.topics or ()), tuple(current.topics or ())
+        else:
+            file_value, current_value = getattr(record, name), getattr(story, name)
+        if name in held and file_value != current_value:
+            conflicts.append(name)
+            held_parts.append(name)
+            kept[name] = current_value
+        elif name not in touched:
+            continue
+        elif not record.has(name):  # the file says nothing: the editor's value stays
+            kept[name] = current_value
+        elif overwrite:
+            released.append(name)
+        else:
+            if file_value != current_value:
+                conflicts.append(name)
+            kept[name] = current_value
+
+    state = story.state
+    if record.has("published"):
+        if "published" in touched and not overwrite:
+            if bool(record.published) != (story.state == State.PUBLISHED):
+                conflicts.append("published")
+        else:
+            flipped = "published" in touched or bool(record.published) != bool(
+                (story.layout or {}).get("published")
+            )
+            if flipped and not record.published and "published" in held:
+                # Taking a story off the reader site is the moderators' decision.
+                conflicts.append("published")
+                held_parts.append("published")
+                stored = _take_part(stored, base, "published")
+            else:
+                if "published" in touched:
+                    released.append("published")
+                if flipped:
+                    state = workflow.import_state_target(
+                        story.state, published=bool(record.published), actor=actor
+                    )
+    return _UpdatePlan(
+        stored=stored,
+        state=state,
+        kept=kept,
+        conflicts=tuple(conflicts),
+        held=tuple(held_parts),
+        released=tuple(released),
+    )
+
+
 # Any constant works; it names the lock concurrent imports queue on (PostgreSQL advisory lock).
 IMPORT_LOCK_KEY = 0x4E57494D
 
@@ -672,6 +839,16 @@ def _take_turns_with_other_imports() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+
+
+# Values per ``IN (...)`` lookup, well under SQLite's limit on parameters in one query.
+LOOKUP_BATCH = 500
+
+
+def _batches(values: Iterable[str], size: int = LOOKUP_BATCH) -> Iterator[list[str]]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 # Columns the import looks rows up by, per table (see _refresh_lookup_statistics).
@@ -842,7 +1019,7 @@ class _Importer:
             )
 
     def _editorial_relevant(self, touched: list[str]) -> bool:
-        return any(f in EDITORIAL_FIELDS for f in touched)
+        return any(f in workflow.EDITORIAL_FIELDS for f in touched)
 
     def _result(self, result: FileResult) -> None:
         if self.report.keep_results:
@@ -863,19 +1040,18 @@ class _Importer:
             for provider in [record.provider] + [r.provider for r in record.related or ()]:
                 if provider is not None and provider.domain:
                     domains.add(provider.domain.strip().lower())
-        missing_domains = domains - set(self.providers)
-        if missing_domains:
-            for provider in Provider.objects.filter(domain__in=missing_domains):
+        for batch in _batches(domains - set(self.providers)):
+            for provider in Provider.objects.filter(domain__in=batch):
                 self.providers.setdefault(provider.domain.lower(), provider)
-        missing_names = names - set(self.topics)
-        if missing_names:
-            for topic in Topic.objects.filter(name__in=missing_names):
+        for batch in _batches(names - set(self.topics)):
+            for topic in Topic.objects.filter(name__in=batch):
                 self.topics[topic.name] = topic
 
     def _create_references(self, records: list[StoryRecord]) -> None:
         """Providers and topics that none of the stored stories use yet, created in bulk.
 
-        Anything unusual (a slug already taken, a clash with a concurrent import) is
+        A fixed number of queries per ``LOOKUP_BATCH`` names, however many topics a story
+        has. Anything unusual (a slug already taken, a clash with a concurrent import) is
         left to ``_provider``/``_topic``, which handle it one at a time.
         """
         providers: dict[str, ProviderRecord] = {}
@@ -901,22 +1077,26 @@ class _Importer:
                     )
                 )
             Provider.objects.bulk_create(new, ignore_conflicts=True)
-            for provider in Provider.objects.filter(domain__in=list(providers)):
-                self.providers[provider.domain.lower()] = provider
-                self._new_providers.append(provider.domain.lower())
+            for batch in _batches(providers):
+                for provider in Provider.objects.filter(domain__in=batch):
+                    self.providers[provider.domain.lower()] = provider
+                    self._new_providers.append(provider.domain.lower())
         missing = [name for name in names if name not in self.topics]
         if missing:
             bases = {name: slugify(name)[:200] or "topic" for name in missing}
-            taken = set(Topic.objects.filter(slug__in=set(bases.values())).values_list("slug", flat=True))
+            taken: set[str] = set()
+            for batch in _batches(set(bases.values())):
+                taken.update(Topic.objects.filter(slug__in=batch).values_list("slug", flat=True))
             new_topics = []
             for name, base in bases.items():
                 if base not in taken:
                     taken.add(base)
                     new_topics.append(Topic(name=name, slug=base))
             Topic.objects.bulk_create(new_topics, ignore_conflicts=True)
-            for topic in Topic.objects.filter(name__in=[t.name for t in new_topics]):
-                self.topics[topic.name] = topic
-                self._new_topics.append(topic.name)
+            for batch in _batches([t.name for t in new_topics]):
+                for topic in Topic.objects.filter(name__in=batch):
+                    self.topics[topic.name] = topic
+                    self._new_topics.append(topic.name)
 
     def _provider(self, record: ProviderRecord | None) -> Provider | None:
         if record is None or not record.domain:
@@ -993,9 +1173,6 @@ class _Importer:
                     return FileResult(path=path, outcome=FAILED, reason=_db_reason(exc))
                 # most likely the same story was created concurrently: update it instead
                 story = _story_queryset().filter(identity_key=key).first()
-            except DatabaseError as exc:
-                self._forget_new()
-                return FileResult(path=path, outcome=FAILED, reason=_db_reason(exc))
             except _Stale:
                 self._forget_new()
                 return FileResult(
@@ -1003,9 +1180,13 @@ class _Importer:
                     outcome=FAILED,
                     reason="the story was changed by someone else during the import; run it again",
                 )
-            except Exception:
+            except Exception as exc:
+                # Whatever refused this story (the database, or the driver adapting a value it
+                # cannot hold), its savepoint is rolled back: this file fails, the batch goes on.
                 self._forget_new()
-                raise
+                if not isinstance(exc, DatabaseError):
+                    logger.warning("Import of %s failed", path, exc_info=True)
+                return FileResult(path=path, outcome=FAILED, reason=_db_reason(exc))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _create_many(
@@ -1021,7 +1202,7 @@ class _Importer:
             try:
                 with transaction.atomic():
                     return self._bulk_create(items)
-            except DatabaseError:
+            except Exception:  # any refusal: one by one, so that only the bad files fail
                 self._forget_new()
                 del self._entries[entries_before:]
         return [
@@ -1116,6 +1297,7 @@ class _Importer:
         return results
 
     def _create(self, path: str, record: StoryRecord, key: str, source_hash: str) -> FileResult:
+        self._create_references([record])
         provider = self._provider(record.provider)
         state = State.PUBLISHED if (record.published and self.can_publish) else State.IN_REVIEW
         story = Story(
@@ -1148,8 +1330,8 @@ class _Importer:
 
     def _update(self, path: str, record: StoryRecord, source_hash: str, story: Story) -> FileResult:
         if source_hash in (story.layout or {}).get("seen", ()):
-            # A version of this story that a later file has replaced (e.g. one article
-            # filed under two names in the batch): applying it again would flip the story back.
+            # A version of this story that a later file has replaced (e.g. one article filed
+            # under two names in the batch): applying it again would flip the story back.
             return FileResult(path=path, outcome=UNCHANGED, story_id=story.pk, title=story.title)
         base = _base_record(story)
         current = _apply_editorial(
@@ -1160,64 +1342,37 @@ class _Importer:
             topics=base.topics or (),
             file_published=(story.layout or {}).get("published"),
         )
-        touched = [f for f in (story.editor_touched or []) if f in EDITORIAL_FIELDS]
-        conflicts: list[str] = []
-        if not self.overwrite and _lead_image_uploaded(story):
-            # An editor's uploaded lead image stays, whatever the file says (unless overwritten).
-            if record.has("images") and record.images != current.images:
-                conflicts.append("images")
-            record = with_key(record, "images", images=current.images)
-        kept: dict[str, Any] = {}
-        released: list[str] = []
-        for name in ("quality", "heat", "topics"):
-            if name not in touched:
-                continue
-            if not record.has(name):  # the file says nothing: the editor's value stays
-                kept[name] = getattr(story, name) if name != "topics" else tuple(current.topics or ())
-                continue
-            file_value = getattr(record, name) if name != "topics" else tuple(record.topics or ())
-            current_value = getattr(story, name) if name != "topics" else tuple(current.topics or ())
-            if self.overwrite:
-                released.append(name)
-            elif file_value != current_value:
-                conflicts.append(name)
-                kept[name] = current_value
-            else:
-                kept[name] = current_value
-        previous_file_published = (story.layout or {}).get("published")
-        state = story.state
-        if "published" in touched and record.has("published") and not self.overwrite:
-            if bool(record.published) != (story.state == State.PUBLISHED):
-                conflicts.append("published")
-        else:
-            if "published" in touched and record.has("published"):
-                released.append("published")
-                flipped = True
-            else:
-                flipped = bool(record.published) != bool(previous_file_published)
-            if flipped and record.has("published"):
-                state = workflow.import_state_target(
-                    story.state, published=bool(record.published), may_publish=self.can_publish
-                )
-        new_topics = kept.get("topics", record.topics or ())
-        effective = _apply_editorial(
+        plan = _plan_update(
+            story,
             record,
-            state=state,
-            quality=kept.get("quality", record.quality),
-            heat=kept.get("heat", record.heat),
-            topics=new_topics,
-            file_published=record.published,
+            base=base,
+            current=current,
+            held=set(workflow.held_for_moderator(story, self.actor, workflow.READER_FIELDS)),
+            overwrite=self.overwrite,
+            actor=self.actor,
         )
-        new_touched = [f for f in (story.editor_touched or []) if f not in released]
+        stored, state, conflicts = plan.stored, plan.state, list(plan.conflicts)
+        effective = _apply_editorial(
+            stored,
+            state=state,
+            quality=plan.kept.get("quality", stored.quality),
+            heat=plan.kept.get("heat", stored.heat),
+            topics=plan.kept.get("topics", stored.topics or ()),
+            file_published=stored.published,
+        )
+        new_touched = [f for f in (story.editor_touched or []) if f not in plan.released]
+        # A file held for a moderator is not the story's source: importing it again (by a
+        # moderator, or the command) must apply it, so its hash is not recorded.
+        new_hash = story.source_hash if plan.held else source_hash
+        same_run = story.pk in self._written
+        self._record_held(story, base, record, plan.held)
         outcome = CONFLICT if conflicts else UPDATED
         if effective == current and state == story.state and new_touched == list(story.editor_touched or []):
             # Nothing a reader or an export would see changes; remember the file quietly.
             quiet: dict[str, Any] = {}
-            if story.source_hash != source_hash:
-                quiet["source_hash"] = source_hash
-            layout = _story_layout(record, story.provider) | _seen_after(
-                story, source_hash, same_run=story.pk in self._written
-            )
+            if story.source_hash != new_hash:
+                quiet["source_hash"] = new_hash
+            layout = _story_layout(stored, story.provider) | _seen_after(story, new_hash, same_run=same_run)
             if layout != story.layout:
                 quiet["layout"] = layout
             if quiet:
@@ -1226,21 +1381,26 @@ class _Importer:
             if conflicts:
                 self._entry(story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts)
             return FileResult(
-                path=path, outcome=outcome, story_id=story.pk, conflicts=conflicts, title=story.title
+                path=path,
+                outcome=outcome,
+                story_id=story.pk,
+                conflicts=conflicts,
+                title=story.title,
+                held=list(plan.held),
             )
 
         previous = _previous(story, base)
-        provider = self._provider(record.provider) if record.provider is not None else story.provider
-        values = _story_values(record)
+        self._create_references([stored])
+        provider = self._provider(stored.provider) if stored.provider is not None else story.provider
+        values = _story_values(stored)
         # State, quality, heat and topics change through the workflow service below.
         del values["quality"], values["heat"]
         values.update(
             provider=provider,
             editor_touched=new_touched,
-            source_hash=source_hash,
-            layout=_story_layout(record, provider)
-            | _seen_after(story, source_hash, same_run=story.pk in self._written),
-            extra=_extra(record),
+            source_hash=new_hash,
+            layout=_story_layout(stored, provider) | _seen_after(story, new_hash, same_run=same_run),
+            extra=_extra(stored),
         )
         _conditional_update(story, values)
         self._write_children(
@@ -1264,14 +1424,30 @@ class _Importer:
             changes=changes,
             conflicts=conflicts,
             title=story.title,
+            held=list(plan.held),
         )
+
+    def _record_held(self, story: Story, base: StoryRecord, record: StoryRecord, held: list[str]) -> None:
+        """One audit entry per part of the file held for a moderator, naming who imported it."""
+        for part in held:
+            audit.record(
+                story=story,
+                action="held",
+                actor=self.actor,
+                import_run=self.run,
+                field=_KEY_FIELDS.get(part, (part,))[0],
+                before=_plain(_part_value(base, part)[1]),
+                after=_plain(_part_value(record, part)[1]),
+                comment=HELD_COMMENT,
+            )
 
     def _apply_workflow(
         self, story: Story, *, record: StoryRecord, effective: StoryRecord, current: StoryRecord, state: str
     ) -> bool:
-        """State, quality, heat and topics through the workflow service, as the system, audited
-        against this run. False when the workflow refuses the state change (e.g. the story's
-        expiry time has passed): the state is kept and the caller reports a conflict."""
+        """State, quality, heat and topics through the workflow service, under the person who
+        imported the file (the system for the command line), audited against this run. False when
+        the workflow refuses the state change (e.g. the story's expiry time has passed): the state
+        is kept and the caller reports a conflict."""
         moved = True
         try:
             if state != story.state:
@@ -1279,7 +1455,7 @@ class _Importer:
                     workflow.apply_import_state(
                         story,
                         published=bool(record.published),
-                        may_publish=self.can_publish,
+                        actor=self.actor,
                         import_run=self.run,
                         expected_version=story.version,
                     )
@@ -1297,10 +1473,11 @@ class _Importer:
             if editorial:
                 workflow.update_editorial(
                     story,
-                    actor=None,
+                    actor=self.actor,
                     import_run=self.run,
                     expected_version=story.version,
                     comment="Changed by import.",
+                    from_file=True,
                     **editorial,
                 )
         except workflow.StaleStoryError:
@@ -1460,8 +1637,11 @@ def _seen_after(story: Story, new_hash: str, *, same_run: bool) -> dict:
 
 
 def _db_reason(exc: Exception) -> str:
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"the database refused the story: {message}"
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if not isinstance(exc, DatabaseError):
+        # e.g. OverflowError from the driver: a value the database cannot hold.
+        message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return f"the database refused the story: {message or type(exc).__name__}"
 
 
 _IMAGE_SOURCE_FIELDS = ["position", "width", "height", "is_cached", "title", "layout", "extra"]
@@ -1543,6 +1723,8 @@ def restore_story(*, story: Story, previous: dict, actor=None, import_run: Impor
         topics=previous["topics"],
         file_published=record.published,
     )
+    importer._warm_caches([restored])
+    importer._create_references([restored])
     provider = importer._provider(record.provider) if record.provider is not None else story.provider
     values = _story_values(record)
     values.update(
@@ -1644,6 +1826,11 @@ def import_stories(
     except KeyboardInterrupt:
         status = ImportRun.Status.INTERRUPTED
         raise
+    except Exception as exc:
+        # Every chunk committed before this one is kept; the run says so, and why it stopped.
+        status = ImportRun.Status.CRASHED
+        run.error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        raise ImportCrashed(run, exc) from exc
     finally:
         counts = report.counts
         run.created, run.updated, run.unchanged = counts["created"], counts["updated"], counts["unchanged"]
@@ -1661,9 +1848,23 @@ def import_stories(
                 "failures",
                 "finished_at",
                 "status",
+                "error",
             ]
         )
     return report
+
+
+class ImportCrashed(RuntimeError):
+    """An import stopped on an unexpected error. The run is recorded as crashed, with the counts
+    of the chunks it committed before the error and the error itself (``run.error``)."""
+
+    def __init__(self, run: ImportRun, error: BaseException):
+        self.run = run
+        self.error = error
+        super().__init__(
+            f"Import #{run.pk} crashed: {run.error}. Files of the chunks committed before the error "
+            "are kept; run the same import again to finish (files already imported are unchanged)."
+        )
 
 
 def export_filename(story: Story) -> str:

@@ -23,8 +23,6 @@ from .validators import (
     validate_topic_name,
 )
 
-EDITORIAL_FIELDS = ("published", "quality", "heat", "topics")
-
 
 class State(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -309,6 +307,7 @@ class ImportRun(models.Model):
         FINISHED = "finished", "Finished"
         REVERTED = "reverted", "Reverted"
         INTERRUPTED = "interrupted", "Interrupted"
+        CRASHED = "crashed", "Crashed"
 
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -325,6 +324,7 @@ class ImportRun(models.Model):
     conflicts = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, blank=True, help_text="[{path, reason}] for each failed file.")
+    error = models.TextField(blank=True, help_text="Why the run stopped, when it crashed.")
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

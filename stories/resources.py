@@ -308,7 +308,7 @@ class StoryResource(resources.ModelResource):
         wanted = instance._wanted
         edits = self._changes(instance)
         comment = wanted["comment"] or "Spreadsheet import"
-        stage = "quality" if edits else "state"
+        stage = next(iter(edits), "state")
         try:
             with transaction.atomic():
                 if edits:

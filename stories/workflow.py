@@ -1,17 +1,26 @@
 """The editorial workflow: every state transition and every editorial change.
 
 Nothing else writes ``Story.state``, the go-live/expiry window, ``quality``,
-``heat`` or topics. Each function here
+``heat``, topics, or a person's change to a story's content, related links or
+images. Each function here
 
 - checks the actor's permissions (``PermissionDenied``); ``actor=None`` is the
-  system (an import run or the scheduler) and is always allowed;
+  system (the import command or the scheduler) and is always allowed;
+- keeps the moderation promise: on a published story, what readers see (state,
+  window, content, topics, related links, images: ``READER_FIELDS``) changes only
+  by the hand of someone with ``stories.publish_story``; anyone else gets a
+  ``ModeratorOnlyError`` that says so, and nothing is written. Quality and heat
+  are ranking signals editors own. ``held_for_moderator()`` is the same rule for
+  the importer, which keeps the story's values and reports the file's as a conflict;
 - refuses invalid moves with a ``WorkflowError`` that says why;
 - holds optimistic locking: the write is a conditional
   ``UPDATE ... WHERE version = <expected>`` that bumps ``version``, so of two
   concurrent writers only one can win; the other gets ``StaleStoryError``;
-- records an ``AuditEntry`` per changed field (who, when, before, after, why);
+- records an ``AuditEntry`` per changed field (who, when, before, after, why),
+  naming the person, also when the change came from a file they imported;
 - adds the field to ``Story.editor_touched`` when a person made the change, so
-  a re-import knows an editor decided.
+  a re-import knows an editor decided. A value a person imported from a story
+  file (``from_file=True``) is the file's, not an editorial decision.
 
 Decisions where the product brief leaves a choice:
 
@@ -26,6 +35,11 @@ Decisions where the product brief leaves a choice:
   new expiry time or clear it.
 - Every transition made by a person marks ``published`` as editor-touched:
   each one is a decision about whether the story is public.
+- "Published" means the state, whatever the window says: a story scheduled to
+  go live later, or past its expiry but not yet moved back by the scheduler, is
+  a moderator's decision about what readers see like a live one.
+- ``secured`` is not reader-visible (opaque, never rendered, and it changes
+  between versions of the same story), so editors may change it on a published story.
 """
 
 from __future__ import annotations
@@ -35,15 +49,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from providers.models import Provider
 
 from . import audit
-from .models import AuditEntry, ImportRun, RelatedLink, State, Story, StoryTopic, Topic
+from .images import replace_lead_image as store_lead_image
+from .models import AuditEntry, Image, ImportRun, RelatedLink, State, Story, StoryTopic, Topic
 
 
 class WorkflowError(ValidationError):
@@ -55,6 +70,14 @@ class WorkflowError(ValidationError):
 
 class StaleStoryError(WorkflowError):
     """The story changed since the caller read it; nothing was written."""
+
+
+class ModeratorOnlyError(WorkflowError, PermissionDenied):
+    """A change to what readers see of a published story by someone who is not a moderator.
+
+    Both a workflow refusal with a message and a permission matter: callers that
+    show either show it; an uncaught one answers 403.
+    """
 
 
 class _Unset:
@@ -108,8 +131,10 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
-SCHEDULE_PERMISSION = "stories.publish_story"
+MODERATE_PERMISSION = "stories.publish_story"
+SCHEDULE_PERMISSION = MODERATE_PERMISSION
 EDIT_PERMISSION = "stories.change_story"
+IMPORT_PERMISSION = "stories.import_stories"
 
 # Source fields a person may correct through update_editorial(content=...).
 CONTENT_FIELDS = frozenset(
@@ -130,17 +155,79 @@ CONTENT_FIELDS = frozenset(
         "body",
     }
 )
+# A story's rows besides its columns that a person may change (topics: update_editorial;
+# related links and images: RowChanges; the lead image: replace_lead_image).
+PART_FIELDS = ("topics", "related", "images")
+# What readers see of a published story. Quality and heat rank stories: editors own them.
+READER_FIELDS = frozenset(
+    (CONTENT_FIELDS - {"secured"}) | {"published", "go_live_at", "expire_at", *PART_FIELDS}
+)
+# Every field whose change by a person is an editorial decision (``Story.editor_touched``):
+# a re-import keeps the person's value and reports the file's as a conflict.
+EDITORIAL_FIELDS = (*sorted(CONTENT_FIELDS), "published", "quality", "heat", *PART_FIELDS)
+
+_LABELS = {"related": "related links", "published": "published state", "go_live_at": "go-live time"}
 
 
 def _is_person(actor) -> bool:
     return actor is not None
 
 
-def _require(actor, permission: str, what: str) -> None:
+def _require(actor, permission: str, what: str, *, from_file: bool = False) -> None:
     if actor is None:
         return
+    if from_file and permission in (EDIT_PERMISSION, "stories.submit_story"):
+        # Importing story files is its own permission (checked by the import service); what a
+        # file may change on a published story is still the moderators' (held_for_moderator).
+        permission = IMPORT_PERMISSION
     if not getattr(actor, "is_authenticated", False) or not actor.has_perm(permission):
         raise PermissionDenied(f"You do not have permission to {what}.")
+
+
+def may_moderate(actor) -> bool:
+    """Whether ``actor`` may change what readers see of a published story (the system may)."""
+    if actor is None:
+        return True
+    return bool(getattr(actor, "is_authenticated", False) and actor.has_perm(MODERATE_PERMISSION))
+
+
+def held_for_moderator(story: Story, actor, fields: Iterable[str]) -> list[str]:
+    """The ``fields`` that ``actor`` may not change on ``story``: what readers see of a published
+    story, unless ``actor`` is a moderator (or the system). The one statement of the rule."""
+    if story.state != State.PUBLISHED or may_moderate(actor):
+        return []
+    return [name for name in fields if name in READER_FIELDS]
+
+
+def topic_held_for_moderator(topic: Topic, actor) -> bool:
+    """Whether renaming ``topic`` is the moderators' decision: readers see it on a published story."""
+    if may_moderate(actor):
+        return False
+    return Story.objects.published().filter(story_topics__topic=topic).exists()
+
+
+def _field_label(name: str) -> str:
+    if name in _LABELS:
+        return _LABELS[name]
+    try:
+        return str(getattr(Story._meta.get_field(name), "verbose_name", name))
+    except FieldDoesNotExist:  # a reverse relation (images)
+        return name.replace("_", " ")
+
+
+def moderator_only_message(story: Story, fields: Iterable[str]) -> str:
+    names = list(dict.fromkeys(_field_label(name) for name in fields))
+    what = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return (
+        f"“{story.title}” is published: only a moderator can change what readers see. "
+        f"Nothing was saved; ask a moderator to change its {what}, or to take it back to review first."
+    )
+
+
+def _refuse_unless_moderator(story: Story, actor, fields: Iterable[str]) -> None:
+    held = held_for_moderator(story, actor, fields)
+    if held:
+        raise ModeratorOnlyError(moderator_only_message(story, held))
 
 
 def may(actor, action: str) -> bool:
@@ -195,10 +282,10 @@ def apply_each(
             continue
         try:
             change(story, seen)
+        except WorkflowError as error:  # its message names the story (ModeratorOnlyError included)
+            result.skipped.append(str(error))
         except PermissionDenied as error:
             result.skipped.append(f"“{story.title}”: {error or 'not allowed'}")
-        except WorkflowError as error:
-            result.skipped.append(str(error))
         else:
             result.done.append(story)
     return result
@@ -239,8 +326,8 @@ def _write(story: Story, *, expected: int, changes: Mapping[str, Any]) -> None:
     story.updated_at = now
 
 
-def _touched(story: Story, actor, fields: Iterable[str]) -> list[str] | None:
-    if not _is_person(actor):
+def _touched(story: Story, actor, fields: Iterable[str], *, from_file: bool = False) -> list[str] | None:
+    if not _is_person(actor) or from_file:
         return None
     current = list(story.editor_touched or [])
     added = [f for f in fields if f not in current]
@@ -266,12 +353,17 @@ def transition(
     go_live_at: datetime | None = UNSET,
     expire_at: datetime | None = UNSET,
     import_run: ImportRun | None = None,
+    from_file: bool = False,
 ) -> Story:
-    """Move ``story`` along the workflow. ``go_live_at``/``expire_at`` only with ``publish``."""
+    """Move ``story`` along the workflow. ``go_live_at``/``expire_at`` only with ``publish``.
+
+    ``from_file``: the move follows a story file ``actor`` imported (audited under
+    ``actor``, not an editorial decision).
+    """
     spec = TRANSITIONS.get(action)
     if spec is None:
         raise WorkflowError(f"Unknown workflow action {action!r}.")
-    _require(actor, spec.permission, spec.label.lower() + " stories")
+    _require(actor, spec.permission, spec.label.lower() + " stories", from_file=from_file)
     expected = _check_version(story, expected_version)
     comment = (comment or "").strip()
     if story.state not in spec.sources:
@@ -299,7 +391,7 @@ def transition(
             if getattr(story, name) != value:
                 window[name] = value
         changes.update(window)
-    touched = _touched(story, actor, ["published"])
+    touched = _touched(story, actor, ["published"], from_file=from_file)
     if touched is not None:
         changes["editor_touched"] = touched
 
@@ -323,15 +415,16 @@ def transition(
 IMPORT_STATE_COMMENT = "Moved by import: the file's published flag changed."
 
 
-def import_state_target(state: str, *, published: bool, may_publish: bool) -> str:
+def import_state_target(state: str, *, published: bool, actor) -> str:
     """The state ``apply_import_state`` moves a story in ``state`` to (``state`` itself: no move)."""
-    action = _import_action(state, published=published, may_publish=may_publish)
+    action = _import_action(state, published=published, may_publish=may_moderate(actor))
     return TRANSITIONS[action].target if action else state
 
 
 def _import_action(state: str, *, published: bool, may_publish: bool) -> str | None:
     if not published:
-        return UNPUBLISH if state == State.PUBLISHED else None
+        # Taking a story off the reader site is a moderator's decision, from a file too.
+        return UNPUBLISH if state == State.PUBLISHED and may_publish else None
     if state == State.PUBLISHED:
         return None
     if may_publish:
@@ -345,27 +438,29 @@ def apply_import_state(
     story: Story,
     *,
     published: bool,
-    may_publish: bool,
+    actor,
     import_run: ImportRun | None,
     expected_version: int | None = None,
 ) -> str | None:
-    """A re-imported file flipped ``published``: make the matching transition as the system.
+    """A re-imported file flipped ``published``: make the matching transition.
 
-    Validated and audited like any other transition (actor None, linked to the
-    import run). An import by someone without publish permission submits a
-    draft for review instead of publishing it. Returns the action taken, or None
-    when no transition applies.
+    Validated and audited like any other transition, under the person who
+    imported the file (``actor``; None for the import command) and linked to the
+    import run. An import by someone without publish permission submits a draft
+    for review instead of publishing it, and never unpublishes. Returns the
+    action taken, or None when no transition applies.
     """
-    action = _import_action(story.state, published=published, may_publish=may_publish)
+    action = _import_action(story.state, published=published, may_publish=may_moderate(actor))
     if action is None:
         return None
     transition(
         story,
         action=action,
-        actor=None,
+        actor=actor,
         comment=IMPORT_STATE_COMMENT,
         expected_version=expected_version,
         import_run=import_run,
+        from_file=True,
     )
     return action
 
@@ -422,6 +517,110 @@ def current_topics(story: Story) -> list[Topic]:
     return [st.topic for st in story.story_topics.all()]
 
 
+@dataclass
+class RowChanges:
+    """Related links or images of one story to add, change and delete, as an admin inline gives them.
+
+    ``changed`` holds each row with its new values and the names of the columns the
+    person changed; a column whose value turns out equal to the stored one is ignored.
+    """
+
+    added: Sequence[Model] = ()
+    changed: Sequence[tuple[Model, Sequence[str]]] = ()
+    deleted: Sequence[Model] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
+
+
+# Columns an audit entry shows for a whole related link or image (added or deleted).
+_ROW_SUMMARY = {
+    RelatedLink: ("position", "title", "web_url", "original_url", "type", "provider", "provider_name"),
+    Image: ("role", "position", "url", "width", "height", "title"),
+}
+# An image whose URL changes is no longer the picture our cached copy shows.
+_IMAGE_CACHE_RESET = {
+    "cache_status": Image.CacheStatus.PENDING,
+    "cache_error": "",
+    "cached_at": None,
+    "local_file": None,
+    "local_width": None,
+    "local_height": None,
+    "thumbnails": {},
+}
+
+
+@dataclass
+class _RowEdit:
+    field: str  # "related", "images" or "provider" (a provider logo)
+    before: Any
+    after: Any
+    apply: Callable[[], object]
+
+
+def _column_value(row: Model, name: str) -> Any:
+    return _audit_value(row._meta.get_field(name).value_from_object(row))
+
+
+def _row_field(model, rows: Iterable[Model]) -> str:
+    if model is RelatedLink:
+        return "related"
+    # A provider logo belongs to the story's provider; every other image is the story's own.
+    return "provider" if all(row.role == Image.Role.PROVIDER for row in rows) else "images"
+
+
+def _owned_by(story: Story, row: Model) -> bool:
+    if isinstance(row, RelatedLink):
+        return row.story_id == story.pk
+    return row.story_id == story.pk or (
+        row.related_link_id is not None
+        and RelatedLink.objects.filter(pk=row.related_link_id, story=story).exists()
+    )
+
+
+def _plan_rows(story: Story, changes: RowChanges) -> list[_RowEdit]:
+    """What ``changes`` does, row by row, checked against the stored rows before anything is written."""
+    edits: list[_RowEdit] = []
+    for row in changes.added:
+        model = type(row)
+        if not _owned_by(story, row):
+            raise WorkflowError(f"That row does not belong to “{story.title}”.")
+        summary = {name: _column_value(row, name) for name in _ROW_SUMMARY[model]}
+        edits.append(_RowEdit(_row_field(model, [row]), None, summary, row.save))
+    for row, names in changes.changed:
+        model = type(row)
+        stored = model.objects.filter(pk=row.pk).first()
+        if stored is None or not _owned_by(story, stored):
+            raise StaleStoryError(_stale_message(story))
+        columns = {f.name for f in model._meta.concrete_fields}
+        names = [n for n in names if n in columns and _column_value(stored, n) != _column_value(row, n)]
+        if not names:
+            continue
+        update_fields = list(names)
+        if model is Image and "url" in names:
+            for name, value in _IMAGE_CACHE_RESET.items():
+                setattr(row, name, value)
+            update_fields += list(_IMAGE_CACHE_RESET)
+        before = {"id": row.pk} | {n: _column_value(stored, n) for n in names}
+        after = {"id": row.pk} | {n: _column_value(row, n) for n in names}
+        edits.append(
+            _RowEdit(
+                _row_field(model, [stored, row]),
+                before,
+                after,
+                lambda row=row, fields=update_fields: row.save(update_fields=fields),
+            )
+        )
+    for row in changes.deleted:
+        model = type(row)
+        stored = model.objects.filter(pk=row.pk).first()
+        if stored is None or not _owned_by(story, stored):
+            raise StaleStoryError(_stale_message(story))
+        summary = {"id": row.pk} | {name: _column_value(stored, name) for name in _ROW_SUMMARY[model]}
+        edits.append(_RowEdit(_row_field(model, [stored]), summary, None, stored.delete))
+    return edits
+
+
 @transaction.atomic
 def update_editorial(
     story: Story,
@@ -433,17 +632,24 @@ def update_editorial(
     add_topics: Sequence[Topic] = (),
     remove_topics: Sequence[Topic] = (),
     content: Mapping[str, Any] | None = None,
+    related: RowChanges | None = None,
+    images: RowChanges | None = None,
     expected_version: int | None = None,
     comment: str = "",
     import_run: ImportRun | None = None,
+    from_file: bool = False,
 ) -> list[str]:
-    """Change quality, heat, topics (and source ``content`` fields); unset means unchanged.
+    """Change quality, heat, topics, source ``content`` fields, related links and images; unset
+    means unchanged. All or nothing, under one version check.
 
     ``topics`` replaces the list (in that order); ``add_topics``/``remove_topics``
     edit it. Returns the names of the fields that changed; nothing is written
-    (and the version stays) when nothing changed.
+    (and the version stays) when nothing changed. On a published story, a change
+    to what readers see by someone who is not a moderator raises
+    ``ModeratorOnlyError`` and nothing is written. ``from_file``: the values come
+    from a story file ``actor`` imported.
     """
-    _require(actor, EDIT_PERMISSION, "change stories")
+    _require(actor, EDIT_PERMISSION, "change stories", from_file=from_file)
     expected = _check_version(story, expected_version)
     content = dict(content or {})
     unknown = set(content) - CONTENT_FIELDS
@@ -477,10 +683,16 @@ def update_editorial(
             new_topics = wanted
             audits.append(("topics", _topic_names(old_topics), _topic_names(wanted)))
 
-    if not audits:
+    rows: list[_RowEdit] = []
+    for part in (related, images):
+        if part:
+            rows += _plan_rows(story, part)
+
+    changed = list(dict.fromkeys([name for name, _, _ in audits] + [edit.field for edit in rows]))
+    if not changed:
         return []
-    editorial = [name for name, _, _ in audits if name in ("quality", "heat", "topics")]
-    touched = _touched(story, actor, editorial)
+    _refuse_unless_moderator(story, actor, changed)
+    touched = _touched(story, actor, changed, from_file=from_file)
     if touched is not None:
         changes["editor_touched"] = touched
     _write(story, expected=expected, changes=changes)
@@ -490,10 +702,11 @@ def update_editorial(
             StoryTopic(story=story, topic=topic, position=position)
             for position, topic in enumerate(new_topics)
         )
-        if hasattr(story, "_prefetched_objects_cache"):
-            story._prefetched_objects_cache.pop("story_topics", None)
-            story._prefetched_objects_cache.pop("topics", None)
-    for name, before, after in audits:
+    for edit in rows:
+        edit.apply()
+    if (new_topics is not None or rows) and hasattr(story, "_prefetched_objects_cache"):
+        story._prefetched_objects_cache.clear()
+    for name, before, after in audits + [(edit.field, edit.before, edit.after) for edit in rows]:
         audit.record(
             story=story,
             action="edit",
@@ -504,7 +717,27 @@ def update_editorial(
             after=after,
             comment=comment,
         )
-    return [name for name, _, _ in audits]
+    return changed
+
+
+@transaction.atomic
+def replace_lead_image(
+    story: Story,
+    *,
+    actor,
+    data: bytes,
+    title: str = "",
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Image:
+    """Make an uploaded picture the story's lead image (``stories.images.replace_lead_image``
+    stores it and writes the audit entry), under the version check and the moderation rule."""
+    _require(actor, EDIT_PERMISSION, "change stories")
+    expected = _check_version(story, expected_version)
+    _refuse_unless_moderator(story, actor, ["images"])
+    touched = _touched(story, actor, ["images"])
+    _write(story, expected=expected, changes={"editor_touched": touched} if touched is not None else {})
+    return store_lead_image(story=story, data=data, actor=actor, title=title, comment=comment)
 
 
 # --- The scheduler ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.urls import reverse
 from PIL import Image as PILImage
 
 from stories.admin.images import lead_image_of, lead_thumbnail, thumbnail_html
-from stories.models import AuditEntry, Image, Story
+from stories.models import AuditEntry, Image, State, Story
 from tests.conftest import make_story
 from tests.images_support import make_image_bytes
 
@@ -31,12 +31,17 @@ def jpeg_upload(name: str = "photo.jpg", size=(1200, 800)) -> SimpleUploadedFile
     return SimpleUploadedFile(name, make_image_bytes("JPEG", size), content_type="image/jpeg")
 
 
+def upload(client: Client, story: Story, **data):
+    """POST the lead image page as the browser does: with the version the page showed."""
+    data.setdefault("image", jpeg_upload())
+    data.setdefault("expected_version", str(story.version))
+    return client.post(upload_url(story), data)
+
+
 def test_an_editor_replaces_the_lead_image(editor_client, editor, media):
-    story = make_story()
+    story = make_story(state=State.IN_REVIEW)
     old_url = story.images.get().url
-    response = editor_client.post(
-        upload_url(story), {"image": jpeg_upload(), "title": "A harbour at dawn", "comment": "Better photo"}
-    )
+    response = upload(editor_client, story, title="A harbour at dawn", comment="Better photo")
     assert response.status_code == 302
     lead = story.images.get()
     assert lead.cache_status == Image.CacheStatus.CACHED
@@ -55,8 +60,8 @@ def test_an_editor_replaces_the_lead_image(editor_client, editor, media):
 
 
 def test_a_story_without_an_image_gets_a_lead_image(editor_client):
-    story = make_story(images=0)
-    response = editor_client.post(upload_url(story), {"image": jpeg_upload()})
+    story = make_story(images=0, state=State.IN_REVIEW)
+    response = upload(editor_client, story)
     assert response.status_code == 302
     lead = story.images.get()
     assert lead.role == Image.Role.LEAD
@@ -67,7 +72,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_changes(editor_client):
     story = make_story()
     before = story.images.get()
     fake = SimpleUploadedFile("photo.jpg", b"just some text, not a picture\n" * 20, content_type="image/jpeg")
-    response = editor_client.post(upload_url(story), {"image": fake})
+    response = upload(editor_client, story, image=fake)
     assert response.status_code == 200
     assert "not an image we can use" in response.content.decode()
     after = story.images.get()
@@ -80,7 +85,7 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_changes(editor_client):
 def test_an_image_over_the_pixel_limit_is_refused(editor_client, settings):
     settings.NEWSROOM_IMAGE_MAX_PIXELS = 10_000
     story = make_story()
-    response = editor_client.post(upload_url(story), {"image": jpeg_upload(size=(200, 200))})
+    response = upload(editor_client, story, image=jpeg_upload(size=(200, 200)))
     assert response.status_code == 200
     assert "40000 pixels" in response.content.decode()
     assert story.images.get().cache_status == Image.CacheStatus.PENDING
@@ -90,7 +95,7 @@ def test_staff_without_change_permission_get_403(client, staff_without_roles):
     client.force_login(staff_without_roles)
     story = make_story()
     assert client.get(upload_url(story)).status_code == 403
-    response = client.post(upload_url(story), {"image": jpeg_upload()})
+    response = upload(client, story)
     assert response.status_code == 403
     assert story.images.get().cache_status == Image.CacheStatus.PENDING
     assert not AuditEntry.objects.exists()
@@ -98,7 +103,7 @@ def test_staff_without_change_permission_get_403(client, staff_without_roles):
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client):
     story = make_story()
-    response = client.post(upload_url(story), {"image": jpeg_upload()})
+    response = upload(client, story)
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
     assert story.images.get().cache_status == Image.CacheStatus.PENDING
@@ -107,8 +112,8 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client):
 def test_a_post_without_the_csrf_token_is_refused(editor):
     client = Client(enforce_csrf_checks=True)
     client.force_login(editor)
-    story = make_story()
-    response = client.post(upload_url(story), {"image": jpeg_upload()})
+    story = make_story(state=State.IN_REVIEW)
+    response = upload(client, story)
     assert response.status_code == 403
     assert story.images.get().cache_status == Image.CacheStatus.PENDING
 
@@ -127,8 +132,8 @@ def test_an_unknown_story_is_404(editor_client):
 
 
 def test_thumbnail_html_shows_the_smallest_local_thumbnail(editor_client):
-    story = make_story()
-    editor_client.post(upload_url(story), {"image": jpeg_upload()})
+    story = make_story(state=State.IN_REVIEW)
+    upload(editor_client, story)
     html = thumbnail_html(story.images.get())
     assert html.startswith("<img ")
     assert "/w320.jpg" in html
@@ -162,7 +167,7 @@ def test_the_story_change_page_links_to_the_lead_image_page(editor_client):
 def test_the_story_changelist_shows_thumbnails(editor_client, django_assert_max_num_queries):
     for _ in range(2):
         make_story()
-    editor_client.post(upload_url(make_story()), {"image": jpeg_upload()})
+    upload(editor_client, make_story(state=State.IN_REVIEW))
     with django_assert_max_num_queries(40) as few:
         editor_client.get(reverse("admin:stories_story_changelist"))
     for _ in range(10):

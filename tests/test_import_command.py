@@ -358,13 +358,13 @@ def test_reimport_keeps_editor_quality_and_reports_conflict(tmp_path, editor, cl
 
 
 def test_editor_topics_survive_a_changed_file(tmp_path, editor):
-    write(tmp_path, "a.md", story_file("alpha", topics=("AI",), excerpt="Old."))
+    write(tmp_path, "a.md", story_file("alpha", topics=("AI",), excerpt="Old.", published=False))
     run_import(tmp_path)
     story = Story.objects.get()
     workflow.update_editorial(
         story, actor=editor, topics=[Topic.objects.create(name="Robots", slug="robots")]
     )
-    write(tmp_path, "a.md", story_file("alpha", topics=("AI", "Cloud"), excerpt="New."))
+    write(tmp_path, "a.md", story_file("alpha", topics=("AI", "Cloud"), excerpt="New.", published=False))
 
     report = run_import(tmp_path)
 

@@ -212,7 +212,9 @@ def row_errors(result) -> list[str]:
     return [f"{name}: {m}" for row in result.invalid_rows for name, ms in row.error_dict.items() for m in ms]
 
 
-@pytest.mark.parametrize("value", ["1e12", "1000001", "-1000001", "2147483648", "inf", "nan", "1e400", "2.5", "true"])
+@pytest.mark.parametrize(
+    "value", ["1e12", "1000001", "-1000001", "2147483648", "inf", "nan", "1e400", "2.5", "true"]
+)
 def test_quality_the_column_cannot_hold_is_refused_with_a_row_message(moderator, value):
     story = make_story(quality=10, state=State.IN_REVIEW)
 

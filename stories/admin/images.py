@@ -2,7 +2,9 @@
 
 The upload page lives at ``admin/stories/story/<id>/lead-image/`` (URL name
 ``story_lead_image``), behind the admin's login and CSRF protection, and needs
-``stories.change_story``.
+``stories.change_story``. The replacement goes through the workflow
+(``workflow.replace_lead_image``): it carries the version the page showed, and on
+a published story only a moderator may change the picture readers see.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods
 
-from stories.images import ImageRejected, decode_image, renditions, replace_lead_image
+from stories import workflow
+from stories.images import ImageRejected, decode_image, renditions
 from stories.models import Image, Story
 from stories.validators import validate_one_line
 
@@ -73,6 +76,7 @@ class LeadImageForm(forms.Form):
         help_text="What the image shows, for readers who cannot see it. Left empty, the current one is kept.",
     )
     comment = forms.CharField(label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
 
     def clean_image(self) -> bytes:
         upload = self.cleaned_data["image"]
@@ -97,15 +101,18 @@ def _lead_image_view(request: HttpRequest, story_id: int) -> HttpResponse:
         form = LeadImageForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                replace_lead_image(
-                    story=story,
+                workflow.replace_lead_image(
+                    story,
                     data=form.cleaned_data["image"],
                     actor=request.user,
                     title=form.cleaned_data["title"],
                     comment=form.cleaned_data["comment"],
+                    expected_version=form.cleaned_data["expected_version"],
                 )
             except ImageRejected as exc:
                 form.add_error("image", f"This file is not an image we can use: {exc}.")
+            except workflow.WorkflowError as exc:
+                form.add_error(None, str(exc))
             else:
                 messages.success(request, "The lead image was replaced.")
                 try:
@@ -113,7 +120,13 @@ def _lead_image_view(request: HttpRequest, story_id: int) -> HttpResponse:
                 except NoReverseMatch:
                     return redirect(reverse("story_lead_image", kwargs={"story_id": story.pk}))
     else:
-        form = LeadImageForm()
+        form = LeadImageForm(initial={"expected_version": story.version})
+        if workflow.held_for_moderator(story, request.user, ["images"]):
+            messages.warning(
+                request,
+                f"“{story}” is published: only a moderator can change what readers see, its lead image "
+                "included.",
+            )
     lead = story.images.filter(role=Image.Role.LEAD).order_by("position", "id").first()
     context = {
         **admin.site.each_context(request),

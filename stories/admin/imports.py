@@ -73,7 +73,7 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
         ("When", {"fields": ("started_at", "finished_at", "duration_display", "reverted_at", "reverted_by")}),
         ("Counts", {"fields": ("created", "updated", "unchanged", "conflicts", "failed")}),
         ("Stories", {"fields": ("stories_links", "entries_table")}),
-        ("Failures", {"fields": ("failures_table",)}),
+        ("Failures", {"fields": ("error", "failures_table")}),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -81,7 +81,7 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
         return [
             "via", "source", "started_by", "status", "dry_run", "started_at", "finished_at",
             "duration_display", "reverted_at", "reverted_by", "created", "updated", "unchanged",
-            "conflicts", "failed", "stories_links", "entries_table", "failures_table",
+            "conflicts", "failed", "stories_links", "entries_table", "error", "failures_table",
         ]
 
     def has_add_permission(self, request) -> bool:

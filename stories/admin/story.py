@@ -1,7 +1,10 @@
 """Admin for stories, topics and the audit trail.
 
-Every write of a workflow or editorial field goes through ``stories.workflow``:
-list_editable rows, the change form, the workflow panel and every bulk action.
+Every write goes through ``stories.workflow``: list_editable rows, the change
+form with its related-link and image inlines (one call, one version check, all
+or nothing), the workflow panel and every bulk action. The workflow refuses a
+non-moderator's change to what readers see of a published story; the change
+page warns them before they try.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from stories.admin.images import lead_thumbnail
 from stories.admin.imports import StoryImportRunsMixin
 from stories.admin.spreadsheet import StorySpreadsheetMixin
 from stories.forms import (
+    ImageInlineForm,
     QualityHeatForm,
     RejectForm,
+    RelatedLinkInlineForm,
     StoryAdminForm,
     StoryChangelistForm,
     TopicsForm,
@@ -37,7 +42,7 @@ from stories.forms import (
     version_field_name,
 )
 from stories.models import AuditEntry, Image, RelatedLink, Story, Topic
-from stories.workflow import CONTENT_FIELDS, StaleStoryError, WorkflowError
+from stories.workflow import CONTENT_FIELDS, WorkflowError
 
 
 def _format_value(value) -> str:
@@ -97,10 +102,12 @@ class QualityBandFilter(admin.SimpleListFilter):
 
 
 class RelatedLinkInline(admin.TabularInline):
+    # Saved by StoryAdmin.save_related through the workflow, never by the formset itself.
     model = RelatedLink
+    form = RelatedLinkInlineForm
     fk_name = "story"
     extra = 0
-    fields = ("position", "title", "provider", "provider_name", "web_url", "type", "quality", "published_at")
+    fields = RelatedLinkInlineForm.Meta.fields
     autocomplete_fields = ("provider",)
     ordering = ("position", "id")
     show_change_link = False
@@ -110,10 +117,12 @@ class RelatedLinkInline(admin.TabularInline):
 
 
 class ImageInline(admin.TabularInline):
+    # Saved by StoryAdmin.save_related through the workflow, never by the formset itself.
     model = Image
+    form = ImageInlineForm
     fk_name = "story"
     extra = 0
-    fields = ("position", "role", "url", "width", "height", "title", "cache_status")
+    fields = (*ImageInlineForm.Meta.fields, "cache_status")
     readonly_fields = ("cache_status",)
     ordering = ("position", "id")
 
@@ -216,12 +225,23 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
         return False
 
     def save_model(self, request, obj: Story, form, change: bool) -> None:
-        current = Story.objects.with_cards().get(pk=obj.pk)
+        # Written in save_related together with the inlines: one workflow call, one version
+        # check, all or nothing. Django calls save_related for list_editable rows too.
+        return None
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        current = Story.objects.with_cards().get(pk=form.instance.pk)
         changed = set(form.changed_data)
-        editorial = {name: form.cleaned_data[name] for name in ("quality", "heat") if name in changed}
+        edits: dict = {name: form.cleaned_data[name] for name in ("quality", "heat") if name in changed}
         if "topic_choices" in changed:
-            editorial["topics"] = form.chosen_topics()
+            edits["topics"] = form.chosen_topics()
         content = {name: form.cleaned_data[name] for name in changed if name in CONTENT_FIELDS}
+        for formset in formsets:
+            formset.save(commit=False)  # collects what the person added, changed and deleted; writes nothing
+            part = "related" if formset.model is RelatedLink else "images"
+            edits[part] = workflow.RowChanges(
+                added=formset.new_objects, changed=formset.changed_objects, deleted=formset.deleted_objects
+            )
         # The change form carries the version in a hidden field; a changelist row posts it beside.
         if "expected_version" in form.fields:
             expected = form.cleaned_data.get("expected_version")
@@ -229,11 +249,23 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
             expected = getattr(form, "expected_version", None)
         try:
             workflow.update_editorial(
-                current, actor=request.user, content=content, expected_version=expected, **editorial
+                current, actor=request.user, content=content, expected_version=expected, **edits
             )
-        except (StaleStoryError, PermissionDenied) as error:
+        except (WorkflowError, PermissionDenied) as error:
             self.message_user(request, f"“{current.title}” was not saved: {error}", messages.ERROR)
-        obj.version = current.version
+            request.story_not_saved = True
+        form.instance.version = current.version
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "story_not_saved", False):
+            return None
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        if getattr(request, "story_not_saved", False):
+            # Back to the page, without Django's "changed successfully": nothing was.
+            return redirect(reverse("admin:stories_story_change", args=[obj.pk]))
+        return super().response_change(request, obj)
 
     # --- The workflow panel --------------------------------------------------------------------
 
@@ -250,6 +282,15 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
     def change_view(self, request, object_id, form_url="", extra_context=None):
         story = self.get_object(request, unquote(object_id))
         extra_context = dict(extra_context or {})
+        if story is not None and request.method == "GET" and workflow.held_for_moderator(
+            story, request.user, workflow.READER_FIELDS
+        ):
+            self.message_user(
+                request,
+                f"“{story.title}” is published: only a moderator can change what readers see. "
+                "You can change its quality and heat.",
+                messages.WARNING,
+            )
         if story is not None:
             extra_context["workflow_transitions"] = workflow.available_transitions(story, request.user)
             extra_context["can_schedule"] = workflow.may(request.user, "schedule")
@@ -466,6 +507,13 @@ class TopicAdmin(admin.ModelAdmin):
     @admin.display(description="stories", ordering="_story_count")
     def story_count(self, topic: Topic) -> int:
         return topic._story_count
+
+    def has_change_permission(self, request, obj: Topic | None = None) -> bool:
+        # A topic's name and slug show on every story that has it: on a published one, that is
+        # what readers see, so only a moderator renames it (others get the read-only page).
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or not workflow.topic_held_for_moderator(obj, request.user)
 
     def has_merge_permission(self, request) -> bool:
         return request.user.has_perm("stories.delete_topic") and request.user.has_perm("stories.change_story")

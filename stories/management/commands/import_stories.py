@@ -7,16 +7,19 @@ import os
 import sys
 import time
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from stories.import_runs import parallel_sources
-from stories.importing import FileResult, import_stories, iter_story_sources
+from stories.importing import FileResult, ImportCrashed, import_stories, iter_story_sources
 
 
 class Command(BaseCommand):
     help = (
         "Import story files (YAML front matter). PATH is a file, a directory (searched recursively) "
-        "or '-' for standard input. Exit status: 0 all imported, 1 some files failed, 2 usage error."
+        "or '-' for standard input. Exit status: 0 all imported, 1 some files failed, 2 usage error, "
+        "3 the import crashed (recorded as a crashed run; what was committed before is kept)."
     )
 
     def add_arguments(self, parser):
@@ -25,7 +28,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--overwrite-editorial",
             action="store_true",
-            help="Let the files win over editors' changes to published, quality, heat and topics.",
+            help=(
+                "Let the files win over the values people changed (content, related links, images, "
+                "published, quality, heat, topics)."
+            ),
+        )
+        parser.add_argument(
+            "--user",
+            help=(
+                "Import as this user: their permissions apply (without stories.publish_story, new "
+                "stories wait in review and a published story's reader-visible fields are held for a "
+                "moderator), and the run and its audit entries name them. Default: the system."
+            ),
         )
         parser.add_argument(
             "--jobs",
@@ -37,8 +51,22 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, paths: list[str], dry_run: bool, overwrite_editorial: bool, jobs: int, **options):
+    def handle(
+        self,
+        *args,
+        paths: list[str],
+        dry_run: bool,
+        overwrite_editorial: bool,
+        jobs: int,
+        user: str | None = None,
+        **options,
+    ):
         verbosity = options["verbosity"]
+        actor = None
+        if user is not None:
+            actor = get_user_model().objects.filter(username=user).first()
+            if actor is None:
+                raise CommandError(f"No user named {user!r}.", returncode=2)
         if jobs < 0:
             raise CommandError("--jobs must be 0 (one per CPU) or more", returncode=2)
         jobs = jobs or os.cpu_count() or 1
@@ -59,7 +87,14 @@ class Command(BaseCommand):
             if result.outcome == "failed":
                 self.stderr.write(f"{result.path}: {result.reason}")
             elif result.outcome == "conflict" and verbosity >= 1:
-                self.stderr.write(f"{result.path}: conflict: kept the editor's {', '.join(result.conflicts)}")
+                kept = [name for name in result.conflicts if name not in result.held]
+                if kept:
+                    self.stderr.write(f"{result.path}: conflict: kept the editor's {', '.join(kept)}")
+                if result.held:
+                    self.stderr.write(
+                        f"{result.path}: conflict: held for a moderator (the story is published): "
+                        f"{', '.join(result.held)}"
+                    )
             elif verbosity >= 2:
                 self.stdout.write(f"{result.path}: {result.outcome}")
             if progress is not None:
@@ -70,12 +105,15 @@ class Command(BaseCommand):
             with contextlib.closing(sources):
                 report = import_stories(
                     sources,
+                    actor=actor,
                     source_label=" ".join(paths),
                     dry_run=dry_run,
                     overwrite_editorial=overwrite_editorial,
                     on_result=on_result,
                     keep_results=False,
                 )
+        except PermissionDenied as exc:
+            raise CommandError(f"{user}: {exc}", returncode=2) from None
         except KeyboardInterrupt:
             if progress is not None:
                 progress.clear()
@@ -84,6 +122,15 @@ class Command(BaseCommand):
                 "(files already imported are recognised as unchanged)."
             )
             sys.exit(130)
+        except ImportCrashed as crash:
+            if progress is not None:
+                progress.clear()
+            counts = crash.run
+            self.stderr.write(
+                f"{crash} So far: created {counts.created}, updated {counts.updated}, unchanged "
+                f"{counts.unchanged}, conflicts {counts.conflicts}, failed {counts.failed}."
+            )
+            sys.exit(3)
         if progress is not None:
             progress.clear()
         summary = report.summary()
