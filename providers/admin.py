@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from stories import workflow
 from stories.admin.story import merge_action
 from stories.models import Story
-from stories.validators import count_validators, validate_http_url, validate_one_line
+from stories.validators import count_validators, validate_one_line
 
 from .models import Provider
 
@@ -19,11 +19,11 @@ STORIES_SHOWN = 50
 
 
 class ProviderForm(forms.ModelForm):
-    """A moderator's provider obeys the rules of a provider in a story file (the domain's are the model's)."""
+    """A moderator's provider obeys the rules of a provider in a story file (the domain's and the logo
+    URL's are the model's)."""
 
     RULES = {
         "name": [validate_one_line],
-        "logo_url": [validate_http_url],
         "logo_width": count_validators,
         "logo_height": count_validators,
     }
@@ -49,7 +49,9 @@ class ProviderAdmin(admin.ModelAdmin):
     actions = ("merge_selected",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_story_count=Count("stories"))
+        # A count groups the rows, and a grouped query drops the model's default order:
+        # the autocomplete would page through an unordered list.
+        return super().get_queryset(request).annotate(_story_count=Count("stories")).order_by("name", "pk")
 
     @admin.display(description="stories", ordering="_story_count")
     def story_count(self, provider: Provider) -> int:

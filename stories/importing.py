@@ -1005,6 +1005,7 @@ class _Importer:
         outcome: str,
         previous: dict | None = None,
         conflicts: list[str] | None = None,
+        held: Sequence[str] = (),
     ) -> None:
         if self.run is not None:
             self._entries.append(
@@ -1015,6 +1016,7 @@ class _Importer:
                     "outcome": outcome,
                     "previous": previous,
                     "conflicts": conflicts or [],
+                    "held": list(held),
                 }
             )
 
@@ -1379,7 +1381,9 @@ class _Importer:
                 Story.objects.filter(pk=story.pk).update(**quiet)
             outcome = CONFLICT if conflicts else UNCHANGED
             if conflicts:
-                self._entry(story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts)
+                self._entry(
+                    story_id=story.pk, path=path, outcome=outcome, conflicts=conflicts, held=plan.held
+                )
             return FileResult(
                 path=path,
                 outcome=outcome,
@@ -1415,7 +1419,14 @@ class _Importer:
         if not self._apply_workflow(story, record=record, effective=effective, current=current, state=state):
             conflicts.append("published")
             outcome = CONFLICT
-        self._entry(story_id=story.pk, path=path, outcome=outcome, previous=previous, conflicts=conflicts)
+        self._entry(
+            story_id=story.pk,
+            path=path,
+            outcome=outcome,
+            previous=previous,
+            conflicts=conflicts,
+            held=plan.held,
+        )
         changes = _changes(current, effective) if self.collect else {}
         return FileResult(
             path=path,

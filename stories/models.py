@@ -15,10 +15,10 @@ from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
+from .fields import HttpURLField
 from .validators import (
     count_validators,
     score_validators,
-    validate_http_url,
     validate_one_line,
     validate_topic_name,
 )
@@ -123,10 +123,10 @@ class Story(models.Model):
     title = models.CharField(max_length=1000, validators=[validate_one_line])
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True, help_text="publishedDateTime in the file.")
-    web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    original_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    web_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
+    original_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
+    amp_web_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
+    cdn_amp_web_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
     type = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
     quality = models.IntegerField(null=True, blank=True, validators=score_validators)
     heat = models.IntegerField(null=True, blank=True, validators=score_validators)
@@ -226,10 +226,10 @@ class RelatedLink(models.Model):
     title = models.CharField(max_length=1000, blank=True, validators=[validate_one_line])
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    original_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    web_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
+    original_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
+    amp_web_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
+    cdn_amp_web_url = HttpURLField(null=True, blank=True)  # noqa: DJ001
     type = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="related_links"
@@ -269,7 +269,7 @@ class Image(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.LEAD)
     position = models.PositiveIntegerField(default=0, validators=count_validators)
-    url = models.URLField(max_length=2000, blank=True, validators=[validate_http_url])
+    url = HttpURLField(blank=True)
     width = models.PositiveIntegerField(null=True, blank=True, validators=count_validators)
     height = models.PositiveIntegerField(null=True, blank=True, validators=count_validators)
     is_cached = models.BooleanField(null=True, blank=True, help_text="isCached as the file gives it.")
@@ -349,7 +349,7 @@ class ImportRunStory(models.Model):
         CREATED = "created", "Created"
         UPDATED = "updated", "Updated"
         UNCHANGED = "unchanged", "Unchanged"
-        CONFLICT = "conflict", "Updated, editor's values kept"
+        CONFLICT = "conflict", "Conflict, the story's values kept"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
     story = models.ForeignKey(
@@ -360,6 +360,12 @@ class ImportRunStory(models.Model):
     previous = models.JSONField(null=True, blank=True, help_text="The story's source record before this run.")
     conflicts = models.JSONField(
         default=list, blank=True, help_text="Editorial fields kept against the file."
+    )
+    held = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Those of the conflicts held for a moderator: the story is published and the "
+        "person who imported the file may not change what readers see.",
     )
 
     class Meta:

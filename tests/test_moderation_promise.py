@@ -5,6 +5,7 @@ story file upload or an import run as that person. Quality and heat stay the edi
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 import pytest
@@ -305,6 +306,60 @@ def test_an_editors_upload_cannot_unpublish_or_retitle_a_live_story(
     assert {e.field for e in held} == {"title", "original_url", "published"}
     assert {e.actor for e in held} == {editor}
     assert not AuditEntry.objects.filter(story=story, field="state", import_run=run).exists()
+
+
+def paragraph(page: str, css_class: str) -> str:
+    """The text of the first ``<p class=css_class>`` on the page, tags left out."""
+    match = re.search(rf'<p class="{css_class}">(.*?)</p>', page, re.S)
+    return re.sub(r"<[^>]+>", "", match.group(1)) if match else ""
+
+
+def test_the_upload_preview_says_which_fields_are_held_for_a_moderator(
+    editor_client, moderator, tmp_path, settings
+):
+    settings.NEWSROOM_UPLOAD_DIR = tmp_path / "uploads"
+    command_import(tmp_path, story_file())
+    story = Story.objects.get()
+    workflow.update_editorial(story, actor=moderator, quality=70)  # a person's decision: kept
+
+    preview = upload_and_confirm(editor_client, story_file(title="Phishing", published=False, quality=9))
+
+    page = text_of(preview)
+    row = {r["path"]: r for r in preview.context["rows"]}["live.md"]
+    assert (row["held"], row["kept"]) == (["title", "published"], ["quality"])
+    held = paragraph(page, "import-held")
+    assert held.startswith("Held for a moderator: the story is published")
+    assert "The file's title, published will not be applied" in held
+    assert paragraph(page, "import-kept") == "Kept the editor's quality against the file."
+    assert "1 file would change a published story" in page
+    assert Story.objects.get().title == "Live story"
+
+
+def test_the_upload_preview_of_a_moderator_holds_nothing(moderator_client, tmp_path, settings):
+    settings.NEWSROOM_UPLOAD_DIR = tmp_path / "uploads"
+    command_import(tmp_path, story_file())
+
+    preview = upload_and_confirm(moderator_client, story_file(title="Corrected", published=False))
+
+    row = {r["path"]: r for r in preview.context["rows"]}["live.md"]
+    assert (row["outcome"], row["held"]) == ("updated", [])
+    assert "Held for a moderator" not in text_of(preview)
+    assert Story.objects.get().title == "Corrected"
+
+
+def test_the_run_page_lists_the_fields_held_for_a_moderator(editor_client, moderator, tmp_path, settings):
+    settings.NEWSROOM_UPLOAD_DIR = tmp_path / "uploads"
+    command_import(tmp_path, story_file())
+    upload_and_confirm(editor_client, story_file(title="Phishing", published=False))
+    run = ImportRun.objects.get(via=ImportRun.Via.ADMIN)
+    editor_client.force_login(moderator)  # the moderator who follows up
+
+    page = text_of(editor_client.get(reverse("admin:stories_importrun_change", args=[run.pk])))
+
+    assert ImportRunStory.objects.get(run=run).held == ["title", "published"]
+    assert "<th>Held for a moderator (the story is published)</th>" in page
+    assert re.search(r"<td>live\.md</td><td>Conflict, the story's values kept</td><td>.*?</td>"
+                     r"<td></td><td>title, published</td>", page)
 
 
 def test_a_held_file_applies_once_a_moderator_imports_it(tmp_path, editor, moderator):

@@ -37,6 +37,7 @@ from .changelist import SafeChangeListMixin
 
 IMPORT_PERMISSION = "stories.import_stories"
 ENTRIES_SHOWN = 200
+HELD_HEADING = "Held for a moderator (the story is published)"
 
 
 def moderation_queue_url(run: ImportRun) -> str:
@@ -127,7 +128,7 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
         more = len(entries) > ENTRIES_SHOWN
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     entry.path,
@@ -139,7 +140,8 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
                     )
                     if entry.story_id
                     else "(removed)",
-                    ", ".join(entry.conflicts or []) or "",
+                    ", ".join(name for name in entry.conflicts or [] if name not in (entry.held or [])),
+                    ", ".join(entry.held or []),
                 )
                 for entry in entries[:ENTRIES_SHOWN]
             ),
@@ -147,7 +149,8 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
         note = format_html("<p>First {} shown.</p>", ENTRIES_SHOWN) if more else ""
         return format_html(
             "<table><thead><tr><th>File</th><th>Outcome</th><th>Story</th><th>Editor's values kept</th>"
-            "</tr></thead><tbody>{}</tbody></table>{}",
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>{}",
+            HELD_HEADING,
             rows,
             note,
         )
@@ -264,6 +267,7 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
                 upload=upload,
                 rows=rows,
                 counts=counts,
+                held_count=sum(1 for row in rows if row["held"]),
                 refusal=refusal,
                 applicable=any(row["outcome"] in ("created", "updated", "conflict") for row in rows),
             ),
@@ -445,6 +449,10 @@ def preview_row(result, *, created: set[int | None]) -> dict[str, Any]:
         "reason": result.reason or "",
         "title": getattr(result, "title", ""),
         "conflicts": list(result.conflicts or []),
+        # What the story keeps against the file: a person's decisions, and what only a moderator
+        # may change because the story is published (``FileResult.held``).
+        "kept": [name for name in result.conflicts or [] if name not in (result.held or [])],
+        "held": list(result.held or []),
         # A new story's "diff" would be the whole file: the preview names it instead.
         "changes": []
         if result.outcome == "created"

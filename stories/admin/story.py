@@ -502,7 +502,10 @@ class TopicAdmin(admin.ModelAdmin):
     actions = ("merge_selected",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_story_count=Count("story_topics"))
+        # A count groups the rows, and a grouped query drops the model's default order:
+        # the autocomplete would page through an unordered list.
+        topics = super().get_queryset(request).annotate(_story_count=Count("story_topics"))
+        return topics.order_by("name", "pk")
 
     @admin.display(description="stories", ordering="_story_count")
     def story_count(self, topic: Topic) -> int:
