@@ -23,6 +23,11 @@ class _FormReader(HTMLParser):
         if not self.inside:
             return
         name = attrs.get("name")
+        if "disabled" in attrs and tag in ("input", "textarea", "select"):
+            name = None  # a browser sends nothing for a disabled control
+            if tag == "textarea":
+                self._textarea = None
+            return
         if tag == "input" and name:
             kind = (attrs.get("type") or "text").lower()
             if kind in ("submit", "button", "image", "file", "reset"):

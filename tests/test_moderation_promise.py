@@ -71,21 +71,57 @@ def test_a_story_scheduled_to_go_live_later_counts_as_published(editor):
 # --- Admin change form ---------------------------------------------------------------------------
 
 
-def test_an_editor_cannot_change_a_published_storys_title_or_link_in_the_admin(editor_client):
-    story = make_story(state=State.PUBLISHED, title="Real title")
-    page = editor_client.get(change_url(story))
-    assert REFUSAL in text_of(page)  # warned before trying
+def test_an_editor_sees_a_published_storys_reader_fields_read_only_and_why(editor_client):
+    story = make_story(state=State.PUBLISHED, title="Real title", related=1)
 
-    response = post_change_page(
+    page = editor_client.get(change_url(story))
+
+    assert REFUSAL in text_of(page)
+    assert "read-only for you. You can change its quality and heat." in text_of(page)
+    form = page.context["adminform"].form
+    held = {"title", "web_url", "original_url", "excerpt", "body", "provider", "topic_choices"}
+    assert held <= {name for name, field in form.fields.items() if field.disabled}
+    assert not {"quality", "heat", "secured"} & {name for name, f in form.fields.items() if f.disabled}
+    sent = form_data(page.content.decode(), "story_form")
+    assert "title" not in sent and "quality" in sent
+    assert not {"related_links-0-title", "related_links-0-web_url", "images-0-url"} & set(sent)
+
+
+def test_a_moderator_edits_every_field_of_a_published_story(moderator_client):
+    story = make_story(state=State.PUBLISHED, related=1)
+
+    page = moderator_client.get(change_url(story))
+
+    assert not [name for name, field in page.context["adminform"].form.fields.items() if field.disabled]
+    sent = form_data(page.content.decode(), "story_form")
+    assert {"title", "web_url", "related_links-0-web_url", "images-0-url"} <= set(sent)
+
+
+def test_a_forged_post_never_changes_what_readers_see_of_a_published_story(editor_client, editor):
+    story = make_story(state=State.PUBLISHED, title="Real title")
+
+    post_change_page(
         editor_client, story, title="Phishing bait", web_url="https://phish.example/login", quality="99"
     )
 
-    assert REFUSAL in text_of(response)
-    assert "changed successfully" not in text_of(response)
     story.refresh_from_db()
-    assert (story.title, story.quality, story.version) == ("Real title", 50, 1)
-    assert story.web_url != "https://phish.example/login"
-    assert not AuditEntry.objects.filter(story=story).exists()
+    assert story.title == "Real title" and story.web_url != "https://phish.example/login"
+    assert story.quality == 99  # ranking: the editor's to change
+    entries = AuditEntry.objects.filter(story=story)
+    assert list(entries.values_list("actor", "field")) == [(editor.pk, "quality")]
+
+
+def test_an_edit_from_a_page_opened_before_the_story_was_published_is_refused(editor_client, moderator):
+    story = make_story(state=State.IN_REVIEW, title="Real title")
+    page = editor_client.get(change_url(story)).content.decode()
+    workflow.transition(story, action=workflow.PUBLISH, actor=moderator, expected_version=story.version)
+
+    response = editor_client.post(change_url(story), form_data(page, "story_form", title="Phishing bait"))
+
+    assert response.status_code == 200
+    assert "changed by someone else since you opened it" in text_of(response)
+    story.refresh_from_db()
+    assert (story.title, story.version) == ("Real title", 2)
 
 
 def test_an_editor_still_adjusts_quality_and_heat_of_a_published_story(editor_client, editor):

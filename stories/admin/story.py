@@ -4,7 +4,7 @@ Every write goes through ``stories.workflow``: list_editable rows, the change
 form with its related-link and image inlines (one call, one version check, all
 or nothing), the workflow panel and every bulk action. The workflow refuses a
 non-moderator's change to what readers see of a published story; the change
-page warns them before they try.
+page shows them those fields and inlines read-only, and says why.
 """
 
 from __future__ import annotations
@@ -101,9 +101,29 @@ class QualityBandFilter(admin.SimpleListFilter):
         return queryset.filter(band[1]) if band else queryset
 
 
-class RelatedLinkInline(admin.TabularInline):
+class HeldForModeratorInline(admin.TabularInline):
+    """An inline that is read-only for someone who may not change it on this story
+    (``workflow.held_for_moderator``: a published story's rows, for anyone but a moderator)."""
+
+    story_field: str
+
+    def _held(self, request, obj) -> bool:
+        return obj is not None and bool(workflow.held_for_moderator(obj, request.user, [self.story_field]))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and not self._held(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not self._held(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._held(request, obj)
+
+
+class RelatedLinkInline(HeldForModeratorInline):
     # Saved by StoryAdmin.save_related through the workflow, never by the formset itself.
     model = RelatedLink
+    story_field = "related"
     form = RelatedLinkInlineForm
     fk_name = "story"
     extra = 0
@@ -116,9 +136,10 @@ class RelatedLinkInline(admin.TabularInline):
         return super().get_queryset(request).select_related("provider")
 
 
-class ImageInline(admin.TabularInline):
+class ImageInline(HeldForModeratorInline):
     # Saved by StoryAdmin.save_related through the workflow, never by the formset itself.
     model = Image
+    story_field = "images"
     form = ImageInlineForm
     fk_name = "story"
     extra = 0
@@ -224,6 +245,17 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
         # identity; an empty hand-made story would have none.
         return False
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            return form
+        held = tuple(
+            name
+            for name in form.base_fields
+            if workflow.held_for_moderator(obj, request.user, [form.STORY_FIELDS.get(name, name)])
+        )
+        return type(form.__name__, (form,), {"held_fields": held}) if held else form
+
     def save_model(self, request, obj: Story, form, change: bool) -> None:
         # Written in save_related together with the inlines: one workflow call, one version
         # check, all or nothing. Django calls save_related for list_editable rows too.
@@ -287,7 +319,8 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
         ):
             self.message_user(
                 request,
-                f"“{story.title}” is published: only a moderator can change what readers see. "
+                f"“{story.title}” is published: only a moderator can change what readers see, so its "
+                "content, topics, related links and images are read-only for you. "
                 "You can change its quality and heat.",
                 messages.WARNING,
             )
