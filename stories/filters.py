@@ -15,6 +15,7 @@ from providers.models import Provider
 
 from .models import ImportRunStory, State, Story, StoryTopic, Topic
 from .search import MAX_QUERY_LENGTH, search_stories
+from .seedformat import ID_MAX
 from .templatetags.reader import plain_text
 
 SORT_ORDERINGS = {
@@ -42,9 +43,6 @@ def live_types() -> list[tuple[str, str]]:
     return [(value, value.capitalize()) for value in types]
 
 
-# The largest primary key either database can hold (a bigint).
-MAX_ID = 2**63 - 1
-
 # A filter form offers the most used topics, providers and types, not every one there is
 # (plus whatever the request chose); a request may still name any of them.
 CHOICES_SHOWN = 50
@@ -61,7 +59,7 @@ class ShownChoices(ModelChoiceIterator):
 def show_model_choices(field, *, ranked_ids: QuerySet, chosen: list[str], to_field: str = "pk") -> None:
     """Draw ``field`` with the first ``CHOICES_SHOWN`` of ``ranked_ids`` and the ``chosen`` values."""
     if to_field == "pk":
-        chosen = [value for value in chosen if value.isdigit() and int(value) <= MAX_ID]
+        chosen = [value for value in chosen if value.isdigit() and int(value) <= ID_MAX]
     wanted = Q(pk__in=ranked_ids[:CHOICES_SHOWN]) | Q(**{f"{to_field}__in": chosen[:CHOICES_SHOWN]})
     field.widget.choices = ShownChoices(field, field.queryset.filter(wanted))
 
@@ -275,7 +273,7 @@ class ModerationFilter(PublishedRangeMixin, django_filters.FilterSet):
     quality_min = django_filters.NumberFilter(label="Quality from", field_name="quality", lookup_expr="gte")
     quality_max = django_filters.NumberFilter(label="Quality to", field_name="quality", lookup_expr="lte")
     import_run = WholeNumberFilter(
-        label="Import run", method="filter_import_run", min_value=1, max_value=MAX_ID
+        label="Import run", method="filter_import_run", min_value=1, max_value=ID_MAX
     )
     sort = django_filters.ChoiceFilter(
         label="Order", choices=MODERATION_SORT_CHOICES, method="filter_sort", empty_label=None

@@ -184,6 +184,11 @@ class StoryChangelistForm(ExactChangesMixin, forms.ModelForm):
         return cleaned
 
 
+def score_field() -> forms.IntegerField:
+    """Quality or heat on a bulk page or a queue row: the range a story file may give."""
+    return forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
+
+
 class WorkflowForm(forms.Form):
     """The workflow panel on the admin change page: a transition, or a new window."""
 
@@ -226,8 +231,8 @@ class TopicsForm(forms.Form):
 
 
 class QualityHeatForm(forms.Form):
-    quality = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
-    heat = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
+    quality = score_field()
+    heat = score_field()
 
     def clean(self):
         cleaned = super().clean()
@@ -245,8 +250,8 @@ class QueueTransitionForm(forms.Form):
 class QueueEditorialForm(forms.Form):
     """Quality, heat and topics of one queue row; topics as comma-separated names of existing topics."""
 
-    quality = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
-    heat = forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
+    quality = score_field()
+    heat = score_field()
     topics = forms.CharField(required=False, max_length=2000)
     version = forms.IntegerField()
 

@@ -30,13 +30,12 @@ from import_export import fields, resources, widgets
 
 from . import workflow
 from .models import ImportRun, ImportRunStory, State, Story, Topic
-from .seedformat import INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
+from .seedformat import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
 from .spreadsheet_files import escape_formula, unescape_formula
 
 TOPIC_SEPARATOR = SPREADSHEET_TOPIC_SEPARATOR
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
 NEVER_CREATES = "a spreadsheet import never creates stories."
-ID_MAX = 2**63 - 1  # a BigAutoField
 
 # How a spreadsheet's wanted state maps onto a workflow action, from the current state.
 STATE_ACTIONS: dict[tuple[str, str], str] = {

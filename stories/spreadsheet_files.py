@@ -11,7 +11,8 @@ Import: a file is refused, with a message meant for the user and before it is
 kept or read whole, when it is over ``NEWSROOM_SPREADSHEET_MAX_BYTES`` (an XLSX
 file also when unpacked) or holds more than ``NEWSROOM_SPREADSHEET_MAX_ROWS``
 rows. CSV and XLSX are read row by row; JSON and YAML are bounded by their size,
-and YAML anchors and aliases (the "billion laughs") are refused.
+and YAML is read under the story files' rules (``seedformat.load_yaml``: no anchors
+or aliases, the "billion laughs").
 
 Between preview and confirm the file waits in ``PrivateTmpStorage``: a private
 directory (``NEWSROOM_SPREADSHEET_DIR``, never served) under a random name that
@@ -35,14 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import tablib
-import yaml
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
-from django.template.defaultfilters import filesizeformat
 from import_export.formats import base_formats
 from import_export.tmp_storages import BaseStorage
 
 from . import uploads
+from .seedformat import StoryFileError, load_yaml
+from .uploads import size_text
 
 # OWASP's list for CSV injection, and the full-width forms some spreadsheet programs read the same way.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -88,12 +89,8 @@ class SpreadsheetLimits:
         )
 
 
-def _size(n: int) -> str:
-    return str(filesizeformat(n)).replace("\xa0", " ")
-
-
 def too_large(limits: SpreadsheetLimits) -> SpreadsheetRefused:
-    return SpreadsheetRefused(f"The file is too large: at most {_size(limits.max_bytes)}.")
+    return SpreadsheetRefused(f"The file is too large: at most {size_text(limits.max_bytes)}.")
 
 
 def too_many_rows(limits: SpreadsheetLimits) -> SpreadsheetRefused:
@@ -245,7 +242,7 @@ class SafeXLSX(_Rows, base_formats.XLSX):
         # zipfile never reads past a member's declared size, so this bounds what openpyxl unpacks.
         if unpacked > limits.max_bytes:
             raise SpreadsheetRefused(
-                f"The XLSX file unpacks to {_size(unpacked)}: at most {_size(limits.max_bytes)}."
+                f"The XLSX file unpacks to {size_text(unpacked)}: at most {size_text(limits.max_bytes)}."
             )
         stream.seek(0)
         try:
@@ -330,23 +327,15 @@ class SafeJSON(_Rows, base_formats.JSON):
         yield from _mapping_rows(data)
 
 
-try:  # the C loader is much faster than the pure-Python one
-    _YamlLoader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _YamlLoader = yaml.SafeLoader
-
-
 class SafeYAML(_Rows, base_formats.YAML):
     def rows(self, source, limits):
         text = _read_text(source, self.encoding, limits)
         try:
-            # An alias repeats a whole subtree: a few of them nest into billions of values.
-            for token in yaml.scan(text, Loader=_YamlLoader):
-                if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
-                    raise SpreadsheetRefused("YAML anchors and aliases (& and *) are not accepted.")
-            data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - the safe loader
-        except yaml.YAMLError as exc:
-            raise SpreadsheetRefused(f"The YAML file cannot be read: {exc}.") from None
+            # The story files' rules: no anchors or aliases (a few aliases nest into billions of
+            # values), no tags, bounded nesting.
+            data = load_yaml(text)
+        except StoryFileError as exc:
+            raise SpreadsheetRefused(f"The YAML file cannot be read: {exc.reason}.") from None
         yield from _mapping_rows(data)
 
 

@@ -76,7 +76,8 @@ class UploadLimits:
         )
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A byte count as people read it in a message ("10.0 MB")."""
     return str(filesizeformat(n)).replace("\xa0", " ")
 
 
@@ -106,7 +107,7 @@ class LimitedUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.bytes += len(raw_data)
         if self.bytes > self.max_bytes:
-            self.refusal = f"The upload is too large: at most {_size(self.max_bytes)} in total."
+            self.refusal = f"The upload is too large: at most {size_text(self.max_bytes)} in total."
             raise StopUpload(connection_reset=False)
         return raw_data
 
@@ -239,8 +240,8 @@ class _Extractor:
         name = _safe_file_name(uploaded.name)
         if uploaded.size > self.limits.max_member_bytes:
             raise UploadRefused(
-                f"{name} is too large ({_size(uploaded.size)}): "
-                f"at most {_size(self.limits.max_member_bytes)} per story file."
+                f"{name} is too large ({size_text(uploaded.size)}): "
+                f"at most {size_text(self.limits.max_member_bytes)} per story file."
             )
         # Files are kept under names of our own: what the user called them is only shown.
         relative = PurePosixPath(f"{index:04d}", "file")
@@ -267,7 +268,7 @@ class _Extractor:
                 )
             too_large = UploadRefused(
                 f"{archive} is too large uncompressed: at most "
-                f"{_size(self.limits.max_uncompressed_bytes)} per upload."
+                f"{size_text(self.limits.max_uncompressed_bytes)} per upload."
             )
             # The archive as a whole: a member below the ratio floor escapes the per-member
             # check, and thousands of them make a bomb.
@@ -292,8 +293,8 @@ class _Extractor:
                     raise UploadRefused(f"Refused zip member {label!r}: encrypted members are not supported.")
                 if info.file_size > self.limits.max_member_bytes:
                     raise UploadRefused(
-                        f"Refused zip member {label!r}: {_size(info.file_size)} uncompressed, "
-                        f"at most {_size(self.limits.max_member_bytes)} per file."
+                        f"Refused zip member {label!r}: {size_text(info.file_size)} uncompressed, "
+                        f"at most {size_text(self.limits.max_member_bytes)} per file."
                     )
                 if (
                     info.file_size > RATIO_FLOOR_BYTES
@@ -365,7 +366,7 @@ def store_upload(*, files: Iterable, user, limits: UploadLimits | None = None) -
         raise UploadRefused(f"Too many files: at most {limits.max_files} files per upload.")
     total = sum(f.size for f in files)
     if total > limits.max_total_bytes:
-        raise UploadRefused(f"The upload is too large: at most {_size(limits.max_total_bytes)} in total.")
+        raise UploadRefused(f"The upload is too large: at most {size_text(limits.max_total_bytes)} in total.")
 
     root = upload_root()
     purge_expired(limits=limits)

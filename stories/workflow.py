@@ -578,6 +578,14 @@ def _owned_by(story: Story, row: Model) -> bool:
     )
 
 
+def _stored_row(story: Story, row: Model) -> Model:
+    """The row as stored; gone or moved to another story since the page was read: stale."""
+    stored = type(row).objects.filter(pk=row.pk).first()
+    if stored is None or not _owned_by(story, stored):
+        raise StaleStoryError(_stale_message(story))
+    return stored
+
+
 def _plan_rows(story: Story, changes: RowChanges) -> list[_RowEdit]:
     """What ``changes`` does, row by row, checked against the stored rows before anything is written."""
     edits: list[_RowEdit] = []
@@ -589,9 +597,7 @@ def _plan_rows(story: Story, changes: RowChanges) -> list[_RowEdit]:
         edits.append(_RowEdit(_row_field(model, [row]), None, summary, row.save))
     for row, names in changes.changed:
         model = type(row)
-        stored = model.objects.filter(pk=row.pk).first()
-        if stored is None or not _owned_by(story, stored):
-            raise StaleStoryError(_stale_message(story))
+        stored = _stored_row(story, row)
         columns = {f.name for f in model._meta.concrete_fields}
         names = [n for n in names if n in columns and _column_value(stored, n) != _column_value(row, n)]
         if not names:
@@ -613,9 +619,7 @@ def _plan_rows(story: Story, changes: RowChanges) -> list[_RowEdit]:
         )
     for row in changes.deleted:
         model = type(row)
-        stored = model.objects.filter(pk=row.pk).first()
-        if stored is None or not _owned_by(story, stored):
-            raise StaleStoryError(_stale_message(story))
+        stored = _stored_row(story, row)
         summary = {"id": row.pk} | {name: _column_value(stored, name) for name in _ROW_SUMMARY[model]}
         edits.append(_RowEdit(_row_field(model, [stored]), summary, None, stored.delete))
     return edits

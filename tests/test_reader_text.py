@@ -8,6 +8,8 @@ import pytest
 from django.urls import reverse
 
 from stories.models import State
+from stories.seedformat import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS, one_line_problem
+from stories.templatetags.reader import plain_text
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +67,26 @@ def test_joiners_and_direction_marks_that_scripts_need_are_kept(reader):
     body = reader.get(story.get_absolute_url()).content.decode()
 
     assert title in body
+
+
+def test_what_a_story_file_may_not_hold_in_a_title_is_never_shown_from_an_older_row(reader):
+    # Rows stored before the format refused them, or written around it: the reader strips them.
+    hidden = "\u206a\U000e0041\U000e007f\x85\x9b"
+    story = make_story(title=f"Plain{hidden} title")
+
+    body = reader.get(story.get_absolute_url()).content.decode()
+
+    assert "Plain title" in body
+    assert not set(hidden) & set(body)
+
+
+def test_the_reader_strips_every_character_the_format_refuses_for_reordering_or_hiding_text():
+    refused = [
+        char
+        for char in map(chr, range(0x110000))
+        if re.fullmatch(f"[{REORDERING_CHARACTERS}{INVISIBLE_CHARACTERS}]", char)
+    ]
+
+    assert len(refused) > 140
+    assert all(one_line_problem(f"a{char}b") for char in refused)
+    assert plain_text("a" + "".join(refused) + "b") == "ab"

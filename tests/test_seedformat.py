@@ -717,6 +717,7 @@ def test_topic_separators_are_the_ones_the_queue_and_spreadsheets_use():
         "\ufeff",
         "\u2062",
         "\u206e",
+        "\U000e0041",  # TAG LATIN CAPITAL LETTER A: hidden text
         "\t",
         "\n",
         "\x85",
@@ -737,7 +738,7 @@ def test_topic_separators_are_the_ones_the_queue_and_spreadsheets_use():
     ],
 )
 def test_one_line_texts_refuse_controls_that_reorder_or_hide_text(char, key, field):
-    value = json.dumps(f"gpj{char}.exe")
+    value = f'"gpj\\U{ord(char):08X}.exe"'  # YAML's escape for any code point
     overrides = {
         "title": {"title": value},
         "category": {"category": value},

@@ -371,9 +371,24 @@ def test_a_value_too_long_for_an_xlsx_cell_is_refused_with_a_reason(editor_clien
 
 
 def test_yaml_anchors_and_aliases_are_refused(editor_client, spreadsheet_dir):
-    bomb = b"- &a {id: 1, quality: 1, version: 1}\n- *a\n"
+    bomb = b"- {id: 1, quality: 1, version: 1}\n- &a {id: 2, quality: 1, version: 1}\n- *a\n"
     response = preview(editor_client, bomb, "yaml")
-    assert "YAML anchors and aliases" in form_errors(response)
+    why = "The YAML file cannot be read: line 2: YAML anchors are not allowed ('&a')."
+    assert why in form_errors(response)
+    assert kept(spreadsheet_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b"- !!python/object:os.system {id: 1}\n", "line 1: YAML tag 'tag:yaml.org,2002:python/object"),
+        (b"- {id: 1, id: 2, version: 1}\n", "line 1, field 'id': duplicate key"),
+        (b"- " + b"[" * 40 + b"]" * 40 + b"\n", "YAML is nested too deeply"),
+    ],
+)
+def test_yaml_spreadsheets_follow_the_story_files_yaml_rules(editor_client, spreadsheet_dir, text, why):
+    response = preview(editor_client, text, "yaml")
+    assert why in form_errors(response)
     assert kept(spreadsheet_dir) == []
 
 

@@ -16,7 +16,8 @@ Lossless by design:
 Safety: files over ``settings.NEWSROOM_MAX_STORY_FILE_BYTES`` are refused before
 parsing, the text must be UTF-8, only the YAML core schema is accepted (no
 ``!!python/...`` or any other explicit tag), anchors and aliases are refused
-outright (alias bombs), and every URL must be http(s) or null.
+outright (alias bombs), and every URL must be http(s) or null. ``load_yaml`` reads other
+YAML the site accepts (spreadsheets) under the same rules.
 
 Only values the site can store and show get through: dates whose UTC value lies in
 years 1 to 9999, integers and strings that fit their columns (``limits.py``),
@@ -34,6 +35,7 @@ from .identity import identity_key_for, identity_url_for, normalise_url
 from .jsonform import decode_value, encode_value, record_from_json, record_to_json
 from .limits import (
     DEFAULT_MAX_BYTES,
+    ID_MAX,
     INT_MAX,
     INT_MIN,
     MAX_LENGTH,
@@ -41,7 +43,7 @@ from .limits import (
     SCORE_MIN,
     FileLimits,
 )
-from .parse import MAX_DEPTH, StoryFileError, check_url, parse_story
+from .parse import MAX_DEPTH, StoryFileError, check_url, load_yaml, parse_story
 from .records import (
     CANONICAL_ORDER,
     DEFAULT_BLANK_BEFORE,
@@ -52,7 +54,9 @@ from .records import (
     with_key,
 )
 from .rules import (
+    INVISIBLE_CHARACTERS,
     QUEUE_TOPIC_SEPARATOR,
+    REORDERING_CHARACTERS,
     SPREADSHEET_TOPIC_SEPARATOR,
     TOPIC_SEPARATORS,
     one_line_problem,
@@ -64,11 +68,14 @@ __all__ = [
     "CANONICAL_ORDER",
     "DEFAULT_BLANK_BEFORE",
     "DEFAULT_MAX_BYTES",
+    "ID_MAX",
     "INT_MAX",
+    "INVISIBLE_CHARACTERS",
     "INT_MIN",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "QUEUE_TOPIC_SEPARATOR",
+    "REORDERING_CHARACTERS",
     "SCORE_MAX",
     "SCORE_MIN",
     "SPREADSHEET_TOPIC_SEPARATOR",
@@ -85,6 +92,7 @@ __all__ = [
     "encode_value",
     "identity_key_for",
     "identity_url_for",
+    "load_yaml",
     "normalise_url",
     "one_line_problem",
     "parse_story",

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 # IntegerField and PositiveIntegerField hold 32 bits on every database we support.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# Every table's id is a BigAutoField: the largest id a request may name.
+ID_MAX = 2**63 - 1
 
 # Quality and heat are open-ended in the story files (heat -1 marks a cluster lead): only
 # absurd values are refused, the same in files, the admin, the queue and spreadsheets.

@@ -113,9 +113,37 @@ def _parse(data: bytes, limits: FileLimits) -> StoryRecord:
     return _story(root, newline=newline, body=body, blank_before=_blank_before(front), limits=limits)
 
 
+# Marks are 0-based, and the front matter starts on the file's second line.
+_FRONT_MATTER_LINE = 2
+
+
 def _line(node: Node | None) -> int | None:
-    # +2: marks are 0-based and the front matter starts on the file's second line
-    return node.start_mark.line + 2 if node is not None and node.start_mark is not None else None
+    if node is None or node.start_mark is None:
+        return None
+    return node.start_mark.line + _FRONT_MATTER_LINE
+
+
+def load_yaml(text: str, *, first_line: int = 1) -> Any:
+    """The plain values of one YAML document, read under the rules of a story file's front matter:
+    core schema only (no tags), no anchors or aliases (alias bombs), nesting at most ``MAX_DEPTH``
+    deep, no NUL, mapping keys plain strings and not repeated. For other YAML the site reads
+    (spreadsheets); ``first_line`` is the line of the file ``text`` starts on, for the messages.
+
+    Raises StoryFileError, with the line, for anything else.
+    """
+    try:
+        root = _compose(text)
+        if root is None:
+            return None
+        _check_tags(root)
+        return _plain_value(root)
+    except StoryFileError as exc:
+        if exc.line is not None:
+            exc.line += first_line - _FRONT_MATTER_LINE
+        raise
+    except (ValueError, OverflowError) as exc:
+        # a timestamp the calendar refuses (2021-02-30)
+        raise StoryFileError(f"invalid value: {exc}") from None
 
 
 # How deep collections may nest. The C composer recurses once per level (tens of
@@ -137,7 +165,8 @@ def _compose(front: str) -> Node:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise StoryFileError(f"malformed YAML: {problem}", line=mark.line + 2 if mark else None) from None
+        line = mark.line + _FRONT_MATTER_LINE if mark else None
+        raise StoryFileError(f"malformed YAML: {problem}", line=line) from None
     except yaml.YAMLError as exc:
         raise StoryFileError(f"malformed YAML: {exc}") from None
     finally:
@@ -151,7 +180,7 @@ def _refuse_anchors(front: str) -> None:
                 kind = "anchors" if isinstance(token, yaml.AnchorToken) else "aliases"
                 raise StoryFileError(
                     f"YAML {kind} are not allowed ('{'&' if kind == 'anchors' else '*'}{token.value}')",
-                    line=token.start_mark.line + 2,
+                    line=token.start_mark.line + _FRONT_MATTER_LINE,
                 )
     except yaml.MarkedYAMLError:
         return  # the composer reports malformed YAML with its own message
@@ -167,7 +196,7 @@ def _refuse_deep_nesting(front: str) -> None:
                 if depth > MAX_DEPTH:
                     raise StoryFileError(
                         f"YAML is nested too deeply (more than {MAX_DEPTH} levels)",
-                        line=event.start_mark.line + 2,
+                        line=event.start_mark.line + _FRONT_MATTER_LINE,
                     )
             elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
                 depth -= 1

@@ -28,14 +28,18 @@ TOPIC_SEPARATORS = {
 # Characters that reorder the text around them (bidirectional embeddings, overrides and
 # isolates: "txt.exe" can be shown as "exe.txt") or are invisible without serving any
 # script (zero-width space, word joiner, invisible operators, deprecated format
-# controls, a byte order mark inside text). Zero-width joiner and non-joiner are allowed:
-# Persian, Indic scripts and emoji sequences need them; so are the left-to-right and
-# right-to-left marks, which only nudge neutral characters and never hide or reorder words.
-_REORDERING = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_INVISIBLE = frozenset("\u200b\u2060\u2061\u2062\u2063\u2064\u206a\u206b\u206c\u206d\u206e\u206f\ufeff")
+# controls, a byte order mark inside text, tag characters that can smuggle hidden text).
+# Zero-width joiner and non-joiner are allowed: Persian, Indic scripts and emoji sequences
+# need them; so are the left-to-right and right-to-left marks, which only nudge neutral
+# characters and never hide or reorder words. As regular expression character ranges:
+# one-line texts refuse them here, and the reader site strips them from whatever it shows
+# (``stories.templatetags.reader.plain_text``), older rows and multi-line texts included.
+REORDERING_CHARACTERS = "\u202a-\u202e\u2066-\u2069"
+INVISIBLE_CHARACTERS = "\u200b\u2060-\u2064\u206a-\u206f\ufeff\U000e0000-\U000e007f"
 # A one-line field holds no line breaks, tabs or other control characters.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_REFUSED = re.compile("[" + "".join(sorted(_REORDERING | _INVISIBLE)) + "\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_REORDERING = re.compile(f"[{REORDERING_CHARACTERS}]")
+_REFUSED = re.compile(f"[{REORDERING_CHARACTERS}{INVISIBLE_CHARACTERS}\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def one_line_problem(value: str) -> str | None:
@@ -48,7 +52,7 @@ def one_line_problem(value: str) -> str | None:
     where = f"U+{ord(char):04X} {name} at character {match.start() + 1}"
     if _CONTROL.fullmatch(char):
         return f"contains a line break or control character ({where}); it must be one line of text"
-    if char in _REORDERING:
+    if _REORDERING.fullmatch(char):
         return f"contains {where}, which reorders the text around it; remove it"
     return f"contains the invisible {where}; remove it"
 

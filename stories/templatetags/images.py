@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from django import template
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from stories.images import Rendition, renditions
 from stories.models import Image
+from stories.templatetags.reader import http_url
 
 register = template.Library()
 logger = logging.getLogger("stories.reader")
@@ -23,17 +23,6 @@ logger = logging.getLogger("stories.reader")
 DEFAULT_SIZES = "(min-width: 1024px) 1024px, 100vw"
 # The width the plain ``src`` aims at, for browsers without srcset support.
 DEFAULT_SRC_WIDTH = 640
-
-
-def _remote_url(value: str) -> str:
-    url = (value or "").strip()
-    if not url or any(ord(char) < 33 for char in url):
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    return url if parts.scheme.lower() in {"http", "https"} and parts.hostname else ""
 
 
 def safe_renditions(image: Image) -> list[Rendition]:
@@ -78,7 +67,7 @@ def render_image(
         )
     if (fallback or settings.NEWSROOM_IMAGE_FALLBACK) != "remote":
         return mark_safe("")  # noqa: S308 - a constant empty string
-    url = _remote_url(image.url)
+    url = http_url(image.url)
     if not url:
         return mark_safe("")  # noqa: S308 - a constant empty string
     dimensions = ""
@@ -106,4 +95,4 @@ def renders_image(image: Image | None) -> bool:
         return False
     if safe_renditions(image):
         return True
-    return settings.NEWSROOM_IMAGE_FALLBACK == "remote" and bool(_remote_url(image.url))
+    return settings.NEWSROOM_IMAGE_FALLBACK == "remote" and bool(http_url(image.url))

@@ -18,20 +18,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from stories.seedformat import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS
+
 register = template.Library()
 logger = logging.getLogger("stories.reader")
 
-# Characters that change the order or the look of the text around them without
-# being seen: bidirectional embeddings, overrides and isolates, zero-width
-# spaces, the word joiner, invisible operators, the byte order mark and tag
-# characters; and control characters, which XML (the feeds) cannot carry at all.
-# Stripped from every title, excerpt and name shown. The zero-width
-# (non-)joiners and the left-to-right and right-to-left marks stay: Persian,
-# Arabic, Indic scripts and emoji need them, and they cannot reorder text.
-_INVISIBLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
-    "\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\U000e0000-\U000e007f]"
-)
+# What the story format refuses in one-line texts because it reorders or hides text
+# (``seedformat.rules``), and control characters, which XML (the feeds) cannot carry at
+# all, are stripped from every title, excerpt and name shown; tabs and line breaks stay.
+_INVISIBLE = re.compile(f"[{REORDERING_CHARACTERS}{INVISIBLE_CHARACTERS}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # The only featuredContent we ever turn into markup: a bare YouTube embed iframe.
 # We keep nothing of the source but the 11-character video id and build the
