@@ -1,4 +1,4 @@
-"""Response headers that every page carries."""
+"""Response headers that every page carries, and requests refused before any view sees them."""
 
 from __future__ import annotations
 
@@ -36,11 +36,12 @@ class ContentSecurityPolicyMiddleware:
 
 
 class RejectNulCharactersMiddleware:
-    """A NUL character in the path or the query string is a bad request, before any view sees it.
+    """A NUL character in the path, the query string or a cookie is a bad request, before any
+    view sees it.
 
-    No URL of ours has a use for one, and PostgreSQL refuses it in any text it is
-    handed, so a lookup, a search or an admin filter given one would fail with a
-    server error. Forms refuse it in posted fields by themselves.
+    No URL or cookie of ours has a use for one, and PostgreSQL refuses it in any text it
+    is handed, so a lookup, a search, an admin filter or a session given one would fail
+    with a server error. Forms refuse it in posted fields by themselves.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -51,4 +52,6 @@ class RejectNulCharactersMiddleware:
             "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
         ):
             raise BadRequest("The address contains a NUL character.")
+        if any("\x00" in key or "\x00" in value for key, value in request.COOKIES.items()):
+            raise BadRequest("A cookie contains a NUL character.")
         return self.get_response(request)

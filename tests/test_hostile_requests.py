@@ -151,6 +151,14 @@ def test_admin_autocomplete_with_a_nul_character_is_a_bad_request(superuser_clie
     assert superuser_client.get(f"{url}?term=%00&{params}").status_code == 400
 
 
+@pytest.mark.parametrize("cookie", ["sessionid", "csrftoken"])
+def test_a_cookie_with_a_nul_character_is_a_bad_request(client, cookie):
+    for url in (reverse("admin:index"), reverse("stories:home"), reverse("moderation:queue")):
+        client.cookies[cookie] = "abcdefgh\x00ijklmnop"  # PostgreSQL cannot look such a session up
+
+        assert client.get(url).status_code == 400, url
+
+
 def test_moderation_queue_filters_with_a_nul_character_are_a_bad_request(moderator_client):
     for query in ("q=%00", "provider=%00", "topic=%00", "type=%00"):
         assert moderator_client.get(reverse("moderation:queue") + "?" + query).status_code == 400, query
