@@ -276,6 +276,21 @@ def test_a_spreadsheet_cannot_change_a_published_storys_topics_for_an_editor(edi
     assert not story.story_topics.exists()
 
 
+@pytest.mark.parametrize(("column", "value"), [("published", "false"), ("state", "in_review")])
+def test_an_editors_spreadsheet_cannot_unpublish_a_live_story(editor_client, column, value):
+    story = make_story(state=State.PUBLISHED)
+    dataset = export_csv(story)
+    set_cell(dataset, 0, column, value)
+
+    preview = _admin_import(editor_client, dataset)
+
+    assert "You do not have permission to unpublish stories" in text_of(preview)
+    assert preview.context.get("confirm_form") is None
+    story.refresh_from_db()
+    assert (story.state, story.version) == (State.PUBLISHED, 1)
+    assert not AuditEntry.objects.filter(story=story).exists()
+
+
 # --- Story files: upload and import as a person --------------------------------------------------
 
 

@@ -158,6 +158,78 @@ def test_admin_upload_refuses_a_date_outside_the_calendar_and_imports_the_rest(
         assert editor_client.get(url).status_code == 200, url
 
 
+# --- Every value the site cannot hold, refused the same way by the command and the upload ----------
+
+# (file name, change to a good file, field, what the reason says)
+UNHOLDABLE = [
+    ("date.md", ("publishedDateTime: 2024-03-01T10:00:00Z", f"publishedDateTime: {YEAR_10000_IN_UTC}"),
+     "publishedDateTime", "is outside the years 1 to 9999 once converted to UTC"),
+    ("quality.md", ("quality: 50", "quality: 1000001"), "quality", "1000001 is out of range"),
+    (
+        "width.md",
+        ("type: article", 'type: article\nimages:\n  - url: "https://i.example/a"\n    width: 2147483648'),
+        "images[0].width", "2147483648 is out of range (0..2147483647)",
+    ),
+    ("title.md", ('title: "Story title"', f'title: "{"T" * 1001}"'), "title",
+     "is 1,001 characters long, the limit is 1,000"),
+    ("override.md", ('title: "Story override"', 'title: "Invoice \\u202Egpj.exe"'), "title",
+     "contains U+202E RIGHT-TO-LEFT OVERRIDE at character 9"),
+    ("domain.md", ("domain: news.example", "domain: micro/soft.com"), "provider.domain",
+     "'micro/soft.com' is not a host name: it contains '/'"),
+    ("topic.md", ("  - AI", '  - "AI, ML"'), "topics[0]",
+     "must not contain ',', which separates topic names in the moderation queue"),
+    ("url.md", ("webUrl:", 'originalUrl: "https://exa mple.com/a"\nwebUrl:'), "originalUrl",
+     "URL contains a space or line break"),
+]
+
+
+def unholdable_files() -> dict[str, str]:
+    files = {"good.md": story_file("good")}
+    for name, (old, new), _, _ in UNHOLDABLE:
+        text = story_file(name.removesuffix(".md"))
+        assert text.count(old) == 1, name
+        files[name] = text.replace(old, new)
+    return files
+
+
+def test_import_command_refuses_every_value_the_site_cannot_hold_naming_the_field(tmp_path, cli):
+    for name, text in unholdable_files().items():
+        (tmp_path / name).write_text(text)
+
+    code, out, err = cli("import_stories", str(tmp_path))
+
+    assert code == 1
+    reasons = dict(line.split(": ", 1) for line in err.strip().splitlines())
+    for name, _, field, why in UNHOLDABLE:
+        reason = reasons[str(tmp_path / name)]
+        assert f"field '{field}': " in reason and why in reason, (name, reason)
+    assert out.strip().endswith(f"created 1, updated 0, unchanged 0, conflicts 0, failed {len(UNHOLDABLE)}")
+    assert list(Story.objects.values_list("web_url", flat=True)) == ["https://news.example/good"]
+
+
+def test_admin_upload_refuses_the_same_values_with_the_same_reasons(editor_client, settings, tmp_path, cli):
+    settings.NEWSROOM_UPLOAD_DIR = tmp_path / "uploads"
+    files = unholdable_files()
+
+    preview = editor_client.post(
+        reverse("admin:stories_importrun_upload"),
+        {"files": [SimpleUploadedFile(name, text.encode()) for name, text in files.items()]},
+    )
+
+    rows = {row["path"]: row for row in preview.context["rows"]}
+    assert rows["good.md"]["outcome"] == "created"
+    page = html.unescape(preview.content.decode())
+    for name, _, field, why in UNHOLDABLE:
+        reason = rows[name]["reason"]
+        assert rows[name]["outcome"] == "failed" and f"field '{field}': " in reason and why in reason, name
+        assert reason in page
+        (tmp_path / name).write_text(files[name])
+    _, _, err = cli("import_stories", *(str(tmp_path / name) for name, *_ in UNHOLDABLE))
+    # The command says the same, word for word.
+    expected = [f"{tmp_path / name}: {rows[name]['reason']}" for name, *_ in UNHOLDABLE]
+    assert err.strip().splitlines() == expected
+
+
 # --- One URL rule for the importer and the admin ---------------------------------------------------
 
 ODD_URLS = [
