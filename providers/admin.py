@@ -61,7 +61,12 @@ class ProviderAdmin(admin.ModelAdmin):
     def stories(self, provider: Provider) -> str:
         if not provider.pk:
             return "—"
-        listed = Story.objects.filter(provider=provider).order_by("-published_at", "-pk")[:STORIES_SHOWN]
+        # Only what the list shows: a story row with a date Python cannot hold could not be loaded.
+        listed = (
+            Story.objects.filter(provider=provider)
+            .only("title", "state")
+            .order_by("-published_at", "-pk")[:STORIES_SHOWN]
+        )
         items = format_html_join(
             "",
             '<li><a href="{}">{}</a> ({})</li>',

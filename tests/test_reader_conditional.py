@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from stories import workflow
 from stories.models import State, Story
+from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +109,25 @@ def test_editing_a_story_readers_cannot_see_leaves_the_validators_alone(reader):
     hidden.title = "Draft, rewritten"
     hidden.save()
 
+    for url, response in first.items():
+        assert reader.get(url, headers={"If-None-Match": response["ETag"]}).status_code == 304, url
+        by_date = reader.get(url, headers={"If-Modified-Since": response["Last-Modified"]})
+        assert by_date.status_code == 304, url
+
+
+def test_an_editors_admin_edit_of_a_story_in_review_leaves_the_public_validators_alone(editor):
+    reader, staff = Client(), Client()
+    staff.force_login(editor)
+    make_story(title="Live story")
+    hidden = make_story(title="In review", state=State.IN_REVIEW)
+    Story.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    urls = [reverse("stories:home"), reverse("stories:feed_atom"), reverse("sitemap")]
+    first = {url: reader.get(url) for url in urls}
+    change = reverse("admin:stories_story_change", args=[hidden.pk])
+
+    staff.post(change, form_data(staff.get(change).content.decode(), "story_form", title="Rewritten"))
+
+    assert Story.objects.get(pk=hidden.pk).title == "Rewritten"
     for url, response in first.items():
         assert reader.get(url, headers={"If-None-Match": response["ETag"]}).status_code == 304, url
         by_date = reader.get(url, headers={"If-Modified-Since": response["Last-Modified"]})

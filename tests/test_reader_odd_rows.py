@@ -1,4 +1,5 @@
-"""One odd row, as an old database may hold it, never takes down a reader page, feed, sitemap or the queue.
+"""One odd row, as an old database may hold it, never takes down a reader page, feed, sitemap, the
+queue or the admin.
 
 The rows are written straight through the ORM, around the story file format that
 refuses them today. The odd story is left out or shown without its broken link,
@@ -7,6 +8,7 @@ and logged with its id; the other stories are all there.
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import UTC, datetime
 
@@ -15,7 +17,8 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
-from stories.models import Image, RelatedLink, State, Story, StoryTopic, Topic
+from stories import workflow
+from stories.models import Image, ImportRun, ImportRunStory, RelatedLink, State, Story, StoryTopic, Topic
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -236,6 +239,39 @@ def test_the_queue_leaves_out_a_story_with_such_a_date_and_names_it(moderator_cl
             assert "Out of calendar queued" not in body, query
             assert f"(ids {odd.pk})" in body, query
     assert f"story {odd.pk} left out of the moderation queue" in caplog.text
+
+
+@on_postgres
+def test_the_admin_leaves_out_a_story_with_such_a_date_and_names_it(moderator_client, caplog):
+    import_run = ImportRun.objects.create(via=ImportRun.Via.COMMAND)
+    ordinary = make_story(title="Ordinary admin story")
+    odd = make_story(title="Out of calendar admin story", provider=ordinary.provider)
+    ImportRunStory.objects.create(run=import_run, story=odd, path="odd.md", outcome="created")
+    workflow.update_editorial(odd, actor=None, quality=7)  # an audit entry for the trail
+    set_raw_timestamp(Story.objects.filter(pk=odd.pk), "published_at", "10000-01-01 01:00:00+00")
+    changelist = reverse("admin:stories_story_changelist")
+
+    with caplog.at_level(logging.ERROR, logger="stories.admin.story"):
+        listing = moderator_client.get(changelist)
+        searched = moderator_client.get(changelist + "?q=calendar")
+    change = moderator_client.get(reverse("admin:stories_story_change", args=[odd.pk]))
+
+    for response in (listing, searched):
+        body = html.unescape(response.content.decode())
+        assert response.status_code == 200
+        assert "Out of calendar admin story" not in body
+        assert f"cannot be shown or changed here (ids {odd.pk})" in body
+    assert "Ordinary admin story" in listing.content.decode()
+    assert change.status_code == 302  # Django's "does not exist", not a server error
+    assert f"story {odd.pk} left out of the admin" in caplog.text
+    for url in (
+        reverse("admin:stories_auditentry_changelist"),
+        reverse("admin:stories_importrun_change", args=[import_run.pk]),
+        reverse("admin:providers_provider_change", args=[ordinary.provider.pk]),
+    ):
+        response = moderator_client.get(url)
+        assert response.status_code == 200, url
+        assert "Out of calendar admin story" in response.content.decode(), url
 
 
 @on_postgres

@@ -120,8 +120,12 @@ class ImportRunAdmin(SafeChangeListMixin, admin.ModelAdmin):
 
     @admin.display(description="what happened to each story")
     def entries_table(self, run: ImportRun) -> str:
+        # Only the story's title: a story row with a date Python cannot hold could not be loaded.
         entries = list(
-            ImportRunStory.objects.filter(run=run).select_related("story").order_by("id")[: ENTRIES_SHOWN + 1]
+            ImportRunStory.objects.filter(run=run)
+            .select_related("story")
+            .only("path", "outcome", "conflicts", "held", "story__title")
+            .order_by("id")[: ENTRIES_SHOWN + 1]
         )
         if not entries:
             return "—"

@@ -9,6 +9,7 @@ page shows them those fields and inlines read-only, and says why.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from django.contrib import admin, messages
@@ -43,6 +44,9 @@ from stories.forms import (
 )
 from stories.models import AuditEntry, Image, RelatedLink, Story, Topic
 from stories.workflow import CONTENT_FIELDS, WorkflowError
+
+logger = logging.getLogger(__name__)
+UNREADABLE_SHOWN = 20
 
 
 def _format_value(value) -> str:
@@ -208,7 +212,26 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Story]:
         # Provider, topics and lead image in a fixed number of queries, whatever the page size.
-        return super().get_queryset(request).with_cards()
+        # A row whose dates Python cannot hold (PostgreSQL keeps year 10000) cannot be loaded:
+        # left out of the list, the change page and the actions, and named by changelist_view.
+        return super().get_queryset(request).readable().with_cards()
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "GET":
+            unreadable = list(
+                Story.objects.unreadable().order_by("pk").values_list("pk", flat=True)[:UNREADABLE_SHOWN]
+            )
+            for story_id in unreadable:
+                logger.error("story %s left out of the admin: a date is outside years 1-9999", story_id)
+            if unreadable:
+                more = " and more" if len(unreadable) == UNREADABLE_SHOWN else ""
+                ids = ", ".join(map(str, unreadable)) + more
+                self.message_user(
+                    request,
+                    f"Stories with a date outside years 1–9999 cannot be shown or changed here (ids {ids}).",
+                    messages.ERROR,
+                )
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="state", ordering="state")
     def state_column(self, story: Story) -> str:
@@ -609,7 +632,8 @@ class AuditEntryAdmin(SafeChangeListMixin, admin.ModelAdmin):
 
     list_display = ("created_at", "story_link", "who", "action", "field", "before", "after", "comment")
     list_filter = ("action", "field", "created_at")
-    list_select_related = ("story", "actor", "import_run")
+    # Not the story: the entry keeps its title, and a story row may be one that cannot be loaded.
+    list_select_related = ("actor", "import_run")
     search_fields = ("story_title", "comment", "actor__username")
     date_hierarchy = "created_at"
 
