@@ -1,13 +1,16 @@
-"""Personas and small factories shared by the whole suite."""
+"""Personas, small factories and a way to run manage.py commands, shared by the whole suite."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import sys
 from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
+from django.core.management import execute_from_command_line
 from django.utils import timezone
 
 from providers.models import Provider
@@ -119,3 +122,24 @@ def moderator_client(client, moderator):
 def reader(client):
     """An anonymous reader."""
     return client
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run manage.py in this process (so it sees the test database); returns (exit code, out, err)."""
+    # The command closes database connections when it ends; the test still needs its own.
+    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
+
+    def run(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        capsys.readouterr()
+        try:
+            execute_from_command_line(["manage.py", *argv])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

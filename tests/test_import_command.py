@@ -4,13 +4,10 @@ decisions, bad input, exit codes, dry runs and standard input."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-import sys
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.core.management import execute_from_command_line
 from django.db import connection
 from django.utils import timezone
 
@@ -100,27 +97,6 @@ def write(directory: Path, name: str, text: str | bytes) -> Path:
 
 def run_import(*paths, **kwargs):
     return import_stories(iter_story_sources([str(p) for p in paths]), **kwargs)
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run manage.py in this process (so it sees the test database); returns (exit code, out, err)."""
-    # The command closes database connections when it ends; the test still needs its own.
-    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
-
-    def run(*argv: str, stdin: bytes | None = None) -> tuple[int, str, str]:
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-        capsys.readouterr()
-        try:
-            execute_from_command_line(["manage.py", *argv])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def row_counts() -> dict[str, int]:

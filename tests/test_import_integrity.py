@@ -16,7 +16,7 @@ from stories.importing import StorySource, import_stories, iter_story_sources
 from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story, Topic
 from stories.seedformat import identity_key_for, parse_story
 from tests.browser_forms import form_data
-from tests.test_import_command import cli, story_file, write  # noqa: F401 - cli is a fixture
+from tests.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_a_date_out_of_range_in_utc_fails_its_file_on_sqlite(tmp_path):
 # --- A run that crashes anyway --------------------------------------------------------------------
 
 
-def test_a_crashed_run_is_recorded_with_its_counts_and_the_command_says_so(tmp_path, cli, monkeypatch):  # noqa: F811
+def test_a_crashed_run_is_recorded_with_its_counts_and_the_command_says_so(tmp_path, cli, monkeypatch):
     for slug, name in (("alpha", "a.md"), ("beta", "b.md"), ("gamma", "c.md")):
         write(tmp_path, name, story_file(slug))
     monkeypatch.setattr("stories.importing.CHUNK_FILES", 1)
@@ -126,7 +126,7 @@ def test_a_crashed_run_is_recorded_with_its_counts_and_the_command_says_so(tmp_p
 # --- Every field a person changed is an editorial decision ---------------------------------------
 
 
-def test_reimport_keeps_an_editors_title_and_reports_the_conflict(tmp_path, editor, cli):  # noqa: F811
+def test_reimport_keeps_an_editors_title_and_reports_the_conflict(tmp_path, editor, cli):
     write(tmp_path, "a.md", story_file("alpha", title="Wrong title", published=False))
     run_import(tmp_path)
     story = Story.objects.get()
@@ -143,7 +143,7 @@ def test_reimport_keeps_an_editors_title_and_reports_the_conflict(tmp_path, edit
     assert story.editor_touched == ["title"]
 
 
-def test_overwrite_editorial_lets_the_files_title_win(tmp_path, editor, cli):  # noqa: F811
+def test_overwrite_editorial_lets_the_files_title_win(tmp_path, editor, cli):
     write(tmp_path, "a.md", story_file("alpha", title="File title", published=False))
     run_import(tmp_path)
     workflow.update_editorial(Story.objects.get(), actor=editor, content={"title": "Editor title"})

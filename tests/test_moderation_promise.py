@@ -19,7 +19,6 @@ from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
 from tests.images_support import make_image_bytes
 from tests.test_admin_bulk import action_post
-from tests.test_import_command import cli  # noqa: F401 - a fixture
 from tests.test_spreadsheet import _admin_import, export_csv, set_cell
 
 pytestmark = pytest.mark.django_db
@@ -448,7 +447,7 @@ def test_a_file_an_editor_imports_into_a_story_in_review_is_audited_under_the_ed
     assert Story.objects.get().editor_touched == []
 
 
-def test_the_command_run_as_an_editor_holds_a_live_storys_fields_for_a_moderator(tmp_path, editor, cli):  # noqa: F811
+def test_the_command_run_as_an_editor_holds_a_live_storys_fields_for_a_moderator(tmp_path, editor, cli):
     command_import(tmp_path, story_file())
     path = tmp_path / "live.md"
     path.write_text(story_file(title="Phishing", published=False))
@@ -463,7 +462,7 @@ def test_the_command_run_as_an_editor_holds_a_live_storys_fields_for_a_moderator
     assert "conflicts 1" in out
 
 
-def test_the_command_refuses_an_unknown_user(tmp_path, cli):  # noqa: F811
+def test_the_command_refuses_an_unknown_user(tmp_path, cli):
     path = tmp_path / "live.md"
     path.write_text(story_file())
     code, out, err = cli("import_stories", "--user", "nobody", str(path))

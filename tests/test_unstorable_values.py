@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import execute_from_command_line
 from django.urls import reverse
 
 from providers.admin import ProviderForm
@@ -68,24 +67,6 @@ def story_file(
         ]
     lines += ["", 'secured: "s"', "---", ""]
     return "\n".join(lines)
-
-
-@pytest.fixture
-def cli(monkeypatch, capsys):
-    """Run manage.py in this process (so it sees the test database); returns (exit code, out, err)."""
-    monkeypatch.setattr("django.db.connections.close_all", lambda: None)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            execute_from_command_line(["manage.py", *argv])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 # --- Dates outside years 1 to 9999 in UTC ---------------------------------------------------------
