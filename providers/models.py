@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from newsroom import fields
+
 from .domains import InvalidDomain, check_domain
 
 
@@ -35,7 +37,7 @@ class Provider(models.Model):
     domain = models.CharField(
         max_length=253, validators=[validate_domain], help_text="Identifies the provider, e.g. cbsnews.com."
     )
-    logo_url = models.URLField(max_length=2000, blank=True)
+    logo_url = fields.URLField(max_length=2000, blank=True)
     logo_width = models.PositiveIntegerField(null=True, blank=True)
     logo_height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,6 +15,8 @@ from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
+from newsroom import fields
+
 from .validators import (
     count_validators,
     score_validators,
@@ -123,10 +125,10 @@ class Story(models.Model):
     title = models.CharField(max_length=1000, validators=[validate_one_line])
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True, help_text="publishedDateTime in the file.")
-    web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    original_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    web_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    original_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    amp_web_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    cdn_amp_web_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
     type = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
     quality = models.IntegerField(null=True, blank=True, validators=score_validators)
     heat = models.IntegerField(null=True, blank=True, validators=score_validators)
@@ -226,10 +228,10 @@ class RelatedLink(models.Model):
     title = models.CharField(max_length=1000, blank=True, validators=[validate_one_line])
     excerpt = models.TextField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    original_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
-    cdn_amp_web_url = models.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    web_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    original_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    amp_web_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
+    cdn_amp_web_url = fields.URLField(max_length=2000, null=True, blank=True, validators=[validate_http_url])  # noqa: DJ001
     type = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
     provider = models.ForeignKey(
         "providers.Provider", on_delete=models.PROTECT, null=True, blank=True, related_name="related_links"
@@ -269,7 +271,7 @@ class Image(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.LEAD)
     position = models.PositiveIntegerField(default=0, validators=count_validators)
-    url = models.URLField(max_length=2000, blank=True, validators=[validate_http_url])
+    url = fields.URLField(max_length=2000, blank=True, validators=[validate_http_url])
     width = models.PositiveIntegerField(null=True, blank=True, validators=count_validators)
     height = models.PositiveIntegerField(null=True, blank=True, validators=count_validators)
     is_cached = models.BooleanField(null=True, blank=True, help_text="isCached as the file gives it.")
