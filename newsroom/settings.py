@@ -1,17 +1,19 @@
 """Newsroom settings, read from the environment.
 
-Every value comes from an environment variable through a small helper that
-fails loudly on a bad value. Development conveniences (a generated secret key,
-permissive hosts) are only granted when DEBUG is on.
+Every value comes from an environment variable through django-environ (``env``),
+held to rules that fail loudly on a bad value; ``DATABASE_URL`` is read by
+dj-database-url. Development conveniences (a generated secret key, permissive
+hosts) are only granted when DEBUG is on.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from newsroom.localfiles import create_private_file, make_private, private_directory
@@ -19,93 +21,103 @@ from newsroom.localfiles import create_private_file, make_private, private_direc
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value in {"1", "true", "yes", "on"}:
-        return True
-    if value in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+class Env(environ.Env):
+    """django-environ, with the rules every setting here relies on.
+
+    - An empty variable counts as unset: deployment tools write ``NAME=`` for "no value".
+    - A value that does not read as its type stops start-up, naming the variable. django-environ
+      alone reads any unknown word as a false boolean and keeps only the digits and dots of a
+      number ("1O" would be 1.0); a typo must not quietly turn a protection off.
+    - A value is taken as written. django-environ alone reads a value that begins with "$" as the
+      name of another variable to read instead, and a password or a key may begin with "$".
+    """
+
+    TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+    FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+    KINDS = {bool: "a boolean (true/false)", int: "an integer", float: "a number"}
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        raw = self.ENVIRON.get(var, "")
+        if not raw.strip():
+            if default is self.NOTSET:
+                raise ImproperlyConfigured(f"{var} must be set")
+            return default
+        try:
+            return self.parse_value(raw, cast)
+        except ValueError:
+            kind = self.KINDS.get(cast, "valid")
+            raise ImproperlyConfigured(f"{var} must be {kind}, got {raw!r}") from None
+
+    @classmethod
+    def parse_value(cls, value, cast):
+        if cast is bool:
+            word = value.strip().lower()
+            if word not in cls.TRUE_WORDS | cls.FALSE_WORDS:
+                raise ValueError(word)
+            return word in cls.TRUE_WORDS
+        if cast is float:
+            return float(value)
+        if cast is list:
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return super().parse_value(value, cast)
 
 
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
-
-
-def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+env = Env()
 
 
 def env_limit(name: str, default: int) -> int:
     """A count limit: an integer of at least 1 (0 would refuse everything)."""
-    value = env_int(name, default)
+    value = env.int(name, default)
     if value < 1:
         raise ImproperlyConfigured(f"{name} must be at least 1, got {value}")
     return value
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
+# What every SQLite connection needs: wait up to 20 s for another writer rather than fail at once,
+# and take the write lock when a transaction begins: a transaction that started as a reader and
+# then writes could not wait for the lock and would fail with "database is locked" at once.
+SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
 
 
 def database_from_url(url: str) -> dict:
-    """Translate a DATABASE_URL into a Django DATABASES entry.
+    """Translate a DATABASE_URL into a Django DATABASES entry, with dj-database-url.
 
-    Supported: ``sqlite:///relative/or/absolute/path`` and
-    ``postgres://user:password@host:port/name`` (also ``postgresql://``).
+    ``sqlite:///relative/path`` is relative to the project, ``sqlite:////absolute/path`` is
+    absolute; ``postgres://user:password@host:port/name?sslmode=require`` (also
+    ``postgresql://``) hands its query options to the driver as connection parameters.
     """
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        if not path or path == "/":
+    try:
+        scheme = urlsplit(url).scheme
+        if scheme not in DATABASE_SCHEMES:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL scheme {scheme!r} is not supported (sqlite or postgres)"
+            )
+        database = dj_database_url.parse(url)
+    except ValueError:  # never repeat the URL: it may hold a password
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not a valid URL (a password with special characters must be %-quoted)"
+        ) from None
+    options = database.get("OPTIONS", {})
+    if scheme == "sqlite":
+        if database["NAME"] in ("", ":memory:"):
             raise ImproperlyConfigured("DATABASE_URL for SQLite needs a file path")
-        # sqlite:///db.sqlite3 is relative to the project; sqlite:////abs is absolute.
-        name = Path(path[1:]) if not path.startswith("//") else Path(path[1:])
-        if not name.is_absolute():
-            name = BASE_DIR / name
         return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": name,
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            "ENGINE": database["ENGINE"],
+            "NAME": BASE_DIR / database["NAME"],  # an absolute path stays as it is
+            "OPTIONS": {**SQLITE_OPTIONS, **options},
         }
-    if parts.scheme in {"postgres", "postgresql"}:
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ImproperlyConfigured("DATABASE_URL for PostgreSQL needs a database name")
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
-        }
-    raise ImproperlyConfigured(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+    if not database["NAME"]:
+        raise ImproperlyConfigured("DATABASE_URL for PostgreSQL needs a database name")
+    database["PORT"] = str(database["PORT"])
+    database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", 60)
+    return database
 
 
 def email_from_environment(debug: bool) -> dict:
     """Outgoing mail (password resets): printed to the console with DEBUG, sent over SMTP otherwise."""
-    use_tls = env_bool("EMAIL_USE_TLS", False)
-    use_ssl = env_bool("EMAIL_USE_SSL", False)
+    use_tls = env.bool("EMAIL_USE_TLS", False)
+    use_ssl = env.bool("EMAIL_USE_SSL", False)
     if use_tls and use_ssl:
         raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on")
     return {
@@ -114,24 +126,24 @@ def email_from_environment(debug: bool) -> dict:
             if debug
             else "django.core.mail.backends.smtp.EmailBackend"
         ),
-        "EMAIL_HOST": os.environ.get("EMAIL_HOST", "localhost"),
-        "EMAIL_PORT": env_int("EMAIL_PORT", 465 if use_ssl else (587 if use_tls else 25)),
-        "EMAIL_HOST_USER": os.environ.get("EMAIL_HOST_USER", ""),
-        "EMAIL_HOST_PASSWORD": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "EMAIL_HOST": env.str("EMAIL_HOST", "localhost"),
+        "EMAIL_PORT": env.int("EMAIL_PORT", 465 if use_ssl else (587 if use_tls else 25)),
+        "EMAIL_HOST_USER": env.str("EMAIL_HOST_USER", ""),
+        "EMAIL_HOST_PASSWORD": env.str("EMAIL_HOST_PASSWORD", ""),
         "EMAIL_USE_TLS": use_tls,
         "EMAIL_USE_SSL": use_ssl,
-        "EMAIL_TIMEOUT": env_int("EMAIL_TIMEOUT", 10),
-        "DEFAULT_FROM_EMAIL": os.environ.get("DEFAULT_FROM_EMAIL", "newsroom@localhost"),
+        "EMAIL_TIMEOUT": env.int("EMAIL_TIMEOUT", 10),
+        "DEFAULT_FROM_EMAIL": env.str("DEFAULT_FROM_EMAIL", "newsroom@localhost"),
     }
 
 
-DEBUG = env_bool("DEBUG", False)
+DEBUG = env.bool("DEBUG", False)
 
 # Local files of this install (secret key, SQLite database, uploads, admin password):
 # readable by the user running Newsroom only (newsroom.localfiles).
 VAR_DIR = BASE_DIR / "var"
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
@@ -143,9 +155,9 @@ if not SECRET_KEY:
     make_private(_key_file)
     SECRET_KEY = _key_file.read_text().strip()
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -198,7 +210,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///var/db.sqlite3")),
+    "default": database_from_url(env.str("DATABASE_URL", "sqlite:///var/db.sqlite3")),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -223,10 +235,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", BASE_DIR / "var" / "static"))
 STATICFILES_DIRS = [BASE_DIR / "newsroom" / "static"]
 MEDIA_URL = "media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 
 LOGIN_URL = "admin:login"
 
@@ -237,12 +249,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = env_int("NEWSROOM_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("NEWSROOM_LOGIN_COOLOFF_MINUTES", 15))
-if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME <= timedelta(0):
-    raise ImproperlyConfigured(
-        "NEWSROOM_LOGIN_FAILURE_LIMIT and NEWSROOM_LOGIN_COOLOFF_MINUTES must be positive"
-    )
+AXES_FAILURE_LIMIT = env_limit("NEWSROOM_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_limit("NEWSROOM_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "newsroom.accounts.lockout_response"
@@ -265,18 +273,18 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", not DEBUG)
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Story files are untrusted input: bound their size before parsing.
-NEWSROOM_MAX_STORY_FILE_BYTES = env_int("NEWSROOM_MAX_STORY_FILE_BYTES", 1024 * 1024)
+NEWSROOM_MAX_STORY_FILE_BYTES = env.int("NEWSROOM_MAX_STORY_FILE_BYTES", 1024 * 1024)
 # ... and what one file may carry: each list is checked before its items are read.
 NEWSROOM_MAX_TOPICS_PER_STORY = env_limit("NEWSROOM_MAX_TOPICS_PER_STORY", 50)
 NEWSROOM_MAX_RELATED_PER_STORY = env_limit("NEWSROOM_MAX_RELATED_PER_STORY", 500)
@@ -285,37 +293,37 @@ NEWSROOM_MAX_IMAGES_PER_LIST = env_limit("NEWSROOM_MAX_IMAGES_PER_LIST", 10)
 
 # Admin uploads of story files (stories/uploads.py): kept in a private directory,
 # never under MEDIA_ROOT, between preview and confirm.
-NEWSROOM_UPLOAD_DIR = Path(os.environ.get("NEWSROOM_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
-NEWSROOM_UPLOAD_TTL_SECONDS = env_int("NEWSROOM_UPLOAD_TTL_SECONDS", 60 * 60)
-NEWSROOM_UPLOAD_MAX_BYTES = env_int("NEWSROOM_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
-NEWSROOM_UPLOAD_MAX_FILES = env_int("NEWSROOM_UPLOAD_MAX_FILES", 200)
-NEWSROOM_UPLOAD_MAX_ZIP_MEMBERS = env_int("NEWSROOM_UPLOAD_MAX_ZIP_MEMBERS", 20000)
-NEWSROOM_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("NEWSROOM_UPLOAD_MAX_UNCOMPRESSED_BYTES", 500 * 1024 * 1024)
-NEWSROOM_UPLOAD_MAX_MEMBER_BYTES = env_int("NEWSROOM_UPLOAD_MAX_MEMBER_BYTES", NEWSROOM_MAX_STORY_FILE_BYTES)
-NEWSROOM_UPLOAD_MAX_RATIO = env_int("NEWSROOM_UPLOAD_MAX_RATIO", 100)
+NEWSROOM_UPLOAD_DIR = Path(env.str("NEWSROOM_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
+NEWSROOM_UPLOAD_TTL_SECONDS = env.int("NEWSROOM_UPLOAD_TTL_SECONDS", 60 * 60)
+NEWSROOM_UPLOAD_MAX_BYTES = env.int("NEWSROOM_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+NEWSROOM_UPLOAD_MAX_FILES = env.int("NEWSROOM_UPLOAD_MAX_FILES", 200)
+NEWSROOM_UPLOAD_MAX_ZIP_MEMBERS = env.int("NEWSROOM_UPLOAD_MAX_ZIP_MEMBERS", 20000)
+NEWSROOM_UPLOAD_MAX_UNCOMPRESSED_BYTES = env.int("NEWSROOM_UPLOAD_MAX_UNCOMPRESSED_BYTES", 500 * 1024 * 1024)
+NEWSROOM_UPLOAD_MAX_MEMBER_BYTES = env.int("NEWSROOM_UPLOAD_MAX_MEMBER_BYTES", NEWSROOM_MAX_STORY_FILE_BYTES)
+NEWSROOM_UPLOAD_MAX_RATIO = env.int("NEWSROOM_UPLOAD_MAX_RATIO", 100)
 # Our own per-upload file limit must be reached before Django's, which answers a bare 400.
 DATA_UPLOAD_MAX_NUMBER_FILES = max(100, NEWSROOM_UPLOAD_MAX_FILES + 1)
 
 # Local image cache (stories/images/, manage.py cache_images). Remote servers are
 # untrusted: every limit applies to every download, and private addresses are refused
 # unless NEWSROOM_IMAGE_ALLOW_PRIVATE (development and tests on loopback).
-NEWSROOM_IMAGE_MAX_BYTES = env_int("NEWSROOM_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
-NEWSROOM_IMAGE_MAX_PIXELS = env_int("NEWSROOM_IMAGE_MAX_PIXELS", 40_000_000)
-NEWSROOM_IMAGE_CONNECT_TIMEOUT = env_float("NEWSROOM_IMAGE_CONNECT_TIMEOUT", 5.0)
-NEWSROOM_IMAGE_TIMEOUT = env_float("NEWSROOM_IMAGE_TIMEOUT", 10.0)
-NEWSROOM_IMAGE_TOTAL_TIMEOUT = env_float("NEWSROOM_IMAGE_TOTAL_TIMEOUT", 60.0)
+NEWSROOM_IMAGE_MAX_BYTES = env.int("NEWSROOM_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+NEWSROOM_IMAGE_MAX_PIXELS = env.int("NEWSROOM_IMAGE_MAX_PIXELS", 40_000_000)
+NEWSROOM_IMAGE_CONNECT_TIMEOUT = env.float("NEWSROOM_IMAGE_CONNECT_TIMEOUT", 5.0)
+NEWSROOM_IMAGE_TIMEOUT = env.float("NEWSROOM_IMAGE_TIMEOUT", 10.0)
+NEWSROOM_IMAGE_TOTAL_TIMEOUT = env.float("NEWSROOM_IMAGE_TOTAL_TIMEOUT", 60.0)
 # getaddrinfo has no timeout of its own; the lookup is abandoned after this (and within the total).
-NEWSROOM_IMAGE_DNS_TIMEOUT = env_float("NEWSROOM_IMAGE_DNS_TIMEOUT", 5.0)
-NEWSROOM_IMAGE_MAX_REDIRECTS = env_int("NEWSROOM_IMAGE_MAX_REDIRECTS", 3)
-NEWSROOM_IMAGE_ALLOW_PRIVATE = env_bool("NEWSROOM_IMAGE_ALLOW_PRIVATE", False)
-NEWSROOM_IMAGE_WORKERS = env_int("NEWSROOM_IMAGE_WORKERS", 4)
-NEWSROOM_IMAGE_WIDTHS = env_list("NEWSROOM_IMAGE_WIDTHS", ["320", "640", "1024"])
+NEWSROOM_IMAGE_DNS_TIMEOUT = env.float("NEWSROOM_IMAGE_DNS_TIMEOUT", 5.0)
+NEWSROOM_IMAGE_MAX_REDIRECTS = env.int("NEWSROOM_IMAGE_MAX_REDIRECTS", 3)
+NEWSROOM_IMAGE_ALLOW_PRIVATE = env.bool("NEWSROOM_IMAGE_ALLOW_PRIVATE", False)
+NEWSROOM_IMAGE_WORKERS = env.int("NEWSROOM_IMAGE_WORKERS", 4)
+NEWSROOM_IMAGE_WIDTHS = env.list("NEWSROOM_IMAGE_WIDTHS", default=["320", "640", "1024"])
 if not all(width.isdigit() and int(width) > 0 for width in NEWSROOM_IMAGE_WIDTHS):
     raise ImproperlyConfigured(f"NEWSROOM_IMAGE_WIDTHS must be positive integers: {NEWSROOM_IMAGE_WIDTHS!r}")
 NEWSROOM_IMAGE_WIDTHS = sorted({int(width) for width in NEWSROOM_IMAGE_WIDTHS})
-NEWSROOM_CACHE_IMAGES_AFTER_IMPORT = env_bool("NEWSROOM_CACHE_IMAGES_AFTER_IMPORT", False)
+NEWSROOM_CACHE_IMAGES_AFTER_IMPORT = env.bool("NEWSROOM_CACHE_IMAGES_AFTER_IMPORT", False)
 # What readers get for an image with no local copy: "remote" (its URL) or "none" (no image).
-NEWSROOM_IMAGE_FALLBACK = os.environ.get("NEWSROOM_IMAGE_FALLBACK", "none")
+NEWSROOM_IMAGE_FALLBACK = env.str("NEWSROOM_IMAGE_FALLBACK", "none")
 if NEWSROOM_IMAGE_FALLBACK not in {"remote", "none"}:
     raise ImproperlyConfigured(f"NEWSROOM_IMAGE_FALLBACK must be remote or none: {NEWSROOM_IMAGE_FALLBACK!r}")
 
@@ -323,13 +331,13 @@ if NEWSROOM_IMAGE_FALLBACK not in {"remote", "none"}:
 # untrusted (stories/spreadsheet_files.py): bounded, and kept between preview and confirm in
 # a private directory, never served, for NEWSROOM_UPLOAD_TTL_SECONDS.
 IMPORT_EXPORT_USE_TRANSACTIONS = True
-NEWSROOM_SPREADSHEET_MAX_BYTES = env_int("NEWSROOM_SPREADSHEET_MAX_BYTES", 10 * 1024 * 1024)
-NEWSROOM_SPREADSHEET_MAX_ROWS = env_int("NEWSROOM_SPREADSHEET_MAX_ROWS", 5000)
-NEWSROOM_SPREADSHEET_DIR = Path(os.environ.get("NEWSROOM_SPREADSHEET_DIR", BASE_DIR / "var" / "spreadsheets"))
+NEWSROOM_SPREADSHEET_MAX_BYTES = env.int("NEWSROOM_SPREADSHEET_MAX_BYTES", 10 * 1024 * 1024)
+NEWSROOM_SPREADSHEET_MAX_ROWS = env.int("NEWSROOM_SPREADSHEET_MAX_ROWS", 5000)
+NEWSROOM_SPREADSHEET_DIR = Path(env.str("NEWSROOM_SPREADSHEET_DIR", BASE_DIR / "var" / "spreadsheets"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "WARNING")},
 }

@@ -44,6 +44,8 @@ class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
     list_display = ("name", "domain", "story_count")
     search_fields = ("name", "domain")
+    # Alphabetical, and a total order: the autocomplete pages through this list.
+    ordering = ("name", "pk")
     readonly_fields = ("created_at", "stories")
     fields = ("name", "domain", "logo_url", "logo_width", "logo_height", "created_at", "stories")
     actions = ("merge_selected",)

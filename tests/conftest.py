@@ -13,9 +13,11 @@ from django.contrib.auth.models import Group
 from django.core.management import execute_from_command_line
 from django.utils import timezone
 
+from newsroom.settings import env
 from providers.models import Provider
 from stories.models import Image, RelatedLink, State, Story, StoryTopic, Topic
 from stories.roles import ensure_roles
+from tests.browser import MISSING, REQUIRE_VARIABLE, chromium_binaries, start_chromium
 
 _counter = itertools.count(1)
 
@@ -143,3 +145,24 @@ def cli(monkeypatch, capsys):
         return code, out, err
 
     return run
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Browser tests without a browser skip, before any fixture (the database included) is set up.
+
+    Raised here, every skip has the same place and reason, so the summary shows one line for all.
+    """
+    wants_browser = item.get_closest_marker("browser") or "browser" in getattr(item, "fixturenames", ())
+    if wants_browser and chromium_binaries() is None:
+        if env.bool(REQUIRE_VARIABLE, False):
+            pytest.fail(MISSING, pytrace=False)
+        pytest.skip(MISSING)
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (tests marked ``browser``)."""
+    driver = start_chromium(*chromium_binaries())
+    yield driver
+    driver.quit()

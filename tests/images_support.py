@@ -138,8 +138,21 @@ class TrickleProxy:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, self.interval), daemon=True).start()
+            threading.Thread(target=self._serve, args=(client, upstream), daemon=True).start()
+
+    def _serve(self, client: socket.socket, upstream: socket.socket) -> None:
+        pumps = [
+            threading.Thread(target=self._pump, args=(client, upstream, None), daemon=True),
+            threading.Thread(target=self._pump, args=(upstream, client, self.interval), daemon=True),
+        ]
+        for pump in pumps:
+            pump.start()
+        for pump in pumps:
+            pump.join()
+        # Closed once neither pump uses them: a socket closed under another thread may see its
+        # descriptor reused.
+        client.close()
+        upstream.close()
 
     def _pump(self, source: socket.socket, target: socket.socket, interval: float | None) -> None:
         source.settimeout(0.05)

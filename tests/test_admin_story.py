@@ -281,6 +281,22 @@ def test_topics_and_provider_autocomplete_answer_editors(editor_client):
     assert [r["text"] for r in providers.json()["results"]][0].startswith("Quantum Weekly")
 
 
+def test_autocomplete_lists_topics_and_providers_alphabetically(editor_client):
+    for name in ("Quantum sensing", "Quantum algorithms", "Quantum networks"):
+        make_topic(name)
+        make_provider(name=f"{name} Weekly")
+    url = reverse("admin:autocomplete")
+    query = {"app_label": "stories", "model_name": "story", "term": "quantum"}
+
+    topics = editor_client.get(url, {**query, "field_name": "topics"}).json()["results"]
+    providers = editor_client.get(url, {**query, "field_name": "provider"}).json()["results"]
+
+    assert [r["text"] for r in topics] == ["Quantum algorithms", "Quantum networks", "Quantum sensing"]
+    assert [r["text"].split(" Weekly")[0] for r in providers] == [
+        "Quantum algorithms", "Quantum networks", "Quantum sensing"
+    ]
+
+
 def test_change_page_shows_related_links_and_images_inline_in_order(editor_client):
     story = make_story(state=State.IN_REVIEW, related=3, images=2)
     body = editor_client.get(change_url(story)).content.decode()

@@ -11,14 +11,14 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from stories.models import ImportRun, State, Story
+from tests.browser import wait_for
 from tests.test_admin_upload import story_file
-from tests.test_browser_reader import browser, wait_for  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_editor_uploads_a_zip_and_a_file_previews_and_confirms(
-    browser,  # noqa: F811
+    browser,
     live_server,
     transactional_db,
     django_user_model,

@@ -15,6 +15,7 @@ from stories.images import cache_images, cache_images_for_stories, replace_lead_
 from stories.models import Image, RelatedLink
 from tests.conftest import make_provider, make_story
 from tests.images_support import ImageServer, make_image_bytes, respond
+from tests.terminal import Terminal
 
 JPEG_1600 = make_image_bytes("JPEG", (1600, 900))
 
@@ -276,19 +277,17 @@ def test_images_without_a_url_are_skipped(server):
     assert out.strip() == "cached 0, failed 0, skipped 1"
 
 
-class Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_the_progress_bar_shows_only_on_a_terminal(server):
+def test_the_progress_bar_shows_only_when_stderr_is_a_terminal(server):
     story_with_image(server, "/lead.jpg", JPEG_1600)
-    out = io.StringIO()
-    call_command("cache_images", "--force", stdout=out, stderr=io.StringIO())
-    assert "[" not in out.getvalue()
-    terminal = Terminal()
-    call_command("cache_images", "--force", stdout=terminal, stderr=io.StringIO())
-    assert "] 1/1" in terminal.getvalue()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("cache_images", "--force", stdout=out, stderr=err)
+    assert err.getvalue() == ""
+    assert out.getvalue() == "cached 1, failed 0, skipped 0\n"
+
+    out, terminal = io.StringIO(), Terminal()
+    call_command("cache_images", "--force", stdout=out, stderr=terminal)
+    assert "] 1/1 images 100%" in terminal.getvalue()
+    assert out.getvalue() == "cached 1, failed 0, skipped 0\n"
 
 
 def test_quiet_at_verbosity_zero(server):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from newsroom.settings import env_float
+from newsroom.settings import env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def test_bad_widths_fail_loudly():
 def test_a_bad_timeout_fails_loudly(monkeypatch):
     monkeypatch.setenv("SOME_TIMEOUT", "soon")
     with pytest.raises(ImproperlyConfigured):
-        env_float("SOME_TIMEOUT", 1.0)
+        env.float("SOME_TIMEOUT", 1.0)
     monkeypatch.setenv("SOME_TIMEOUT", "0.25")
-    assert env_float("SOME_TIMEOUT", 1.0) == 0.25
+    assert env.float("SOME_TIMEOUT", 1.0) == 0.25
 

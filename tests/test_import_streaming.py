@@ -20,6 +20,7 @@ from bench.generate import generate
 from stories.import_runs import parallel_sources
 from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
 from stories.models import Story
+from tests.terminal import screen
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -127,13 +128,11 @@ def stories_in(path: Path) -> int:
         return conn.execute("SELECT count(*) FROM stories_story").fetchone()[0]
 
 
-def test_the_command_draws_a_progress_bar_on_a_terminal(tmp_path, scratch_database):
-    url, _ = scratch_database
-    generate(tmp_path, 300, seed=6)
+def on_a_terminal(args: list[str], url: str) -> tuple[str, str, int]:
+    """Run the command with stderr on a pseudo-terminal: what the terminal got, stdout, exit status."""
     main, child = pty.openpty()
-
     process = subprocess.Popen(
-        command(str(tmp_path), "--jobs", "2"),
+        args,
         cwd=BASE_DIR,
         env=dict(os.environ, DATABASE_URL=url, DEBUG="1"),
         stdout=subprocess.PIPE,
@@ -154,11 +153,38 @@ def test_the_command_draws_a_progress_bar_on_a_terminal(tmp_path, scratch_databa
         terminal += chunk
     out, _ = process.communicate(timeout=60)
     os.close(main)
+    return terminal.decode(), out.decode(), process.returncode
 
-    assert process.returncode == 0
-    assert b"] 300/300 files 100%" in terminal
-    assert b"\r[" in terminal
-    assert out.decode().strip() == "created 300, updated 0, unchanged 0, conflicts 0, failed 0"
+
+def test_the_command_draws_a_progress_bar_on_a_terminal(tmp_path, scratch_database):
+    url, _ = scratch_database
+    generate(tmp_path, 300, seed=6)
+
+    terminal, out, status = on_a_terminal(command(str(tmp_path), "--jobs", "2"), url)
+
+    assert status == 0
+    assert "] 300/300 files 100%" in terminal
+    assert "\r[" in terminal
+    assert out.strip() == "created 300, updated 0, unchanged 0, conflicts 0, failed 0"
+
+
+def test_a_failure_line_stands_alone_on_the_terminal_with_the_bar_drawn_again_below(
+    tmp_path, scratch_database
+):
+    url, _ = scratch_database
+    generate(tmp_path, 300, seed=9)
+    broken = tmp_path / "2019-01-01-aaa-broken.md"
+    broken.write_text('---\ntitle: "x"\nwebUrl: "javascript:alert(1)"\n---\n', encoding="utf-8")
+
+    terminal, out, status = on_a_terminal(command(str(tmp_path), "--jobs", "2"), url)
+
+    assert status == 1
+    shown = screen(terminal)
+    failure = next(line for line in shown if str(broken) in line)
+    assert failure.startswith(f"{broken}: ")
+    assert "files/s" not in failure and "[" not in failure
+    assert "] 301/301 files 100%" in terminal.split(str(broken), 1)[1]
+    assert out.strip() == "created 300, updated 0, unchanged 0, conflicts 0, failed 1"
 
 
 def test_an_interrupted_import_keeps_what_it_wrote_and_a_rerun_finishes_the_batch(tmp_path, scratch_database):

@@ -242,6 +242,17 @@ def test_export_action_exports_the_selection(editor_client):
     assert [r["title"] for r in json.loads(response.content)] == ["Chosen"]
 
 
+@pytest.mark.parametrize("odd", ["999999", "99999999999999999999999", "x1", "-1", "\u0663"])
+def test_export_action_refuses_a_selection_naming_a_story_that_does_not_exist(editor_client, odd):
+    chosen = make_story(title="Chosen")
+
+    response = _export(editor_client, FORMATS["json"], export_items=[str(chosen.pk), odd])
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")  # the form again, nothing exported
+    assert "Select a valid choice" in response.content.decode()
+
+
 def _admin_import(client, dataset: tablib.Dataset):
     upload = io.BytesIO(dataset.csv.encode())
     upload.name = "edits.csv"

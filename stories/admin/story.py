@@ -553,6 +553,8 @@ class StoryAdmin(SafeChangeListMixin, StoryImportRunsMixin, StorySpreadsheetMixi
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "story_count")
+    # Alphabetical, and a total order: the autocomplete pages through this list.
+    ordering = ("name", "pk")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     actions = ("merge_selected",)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from stories.images import cache_images
+from stories.management.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -31,17 +32,15 @@ class Command(BaseCommand):
         if options["workers"] < 1:
             raise CommandError("--workers must be at least 1")
         verbosity = options["verbosity"]
-        progress = self._progress_bar if verbosity >= 1 and self.stdout.isatty() else None
-        report = cache_images(
-            story_ids=options["story_ids"],
-            retry_failed=options["retry_failed"],
-            force=options["force"],
-            workers=options["workers"],
-            dry_run=options["dry_run"],
-            progress=progress,
-        )
-        if progress:
-            self.stdout.write("")
+        with ProgressBar(self.stderr, unit="images", verbosity=verbosity) as progress:
+            report = cache_images(
+                story_ids=options["story_ids"],
+                retry_failed=options["retry_failed"],
+                force=options["force"],
+                workers=options["workers"],
+                dry_run=options["dry_run"],
+                progress=progress.show,
+            )
         if verbosity >= 1:
             for failure in report.failures:
                 self.stderr.write(f"failed: image {failure.image_id} {failure.url}: {failure.reason}")
@@ -52,8 +51,3 @@ class Command(BaseCommand):
         if report.failed:
             raise CommandError(f"{report.failed} image(s) could not be cached", returncode=1)
 
-    def _progress_bar(self, done: int, total: int) -> None:
-        width = 30
-        filled = width * done // total if total else width
-        self.stdout.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}", ending="")
-        self.stdout.flush()

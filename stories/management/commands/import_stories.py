@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -13,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from stories.import_runs import parallel_sources
 from stories.importing import FileResult, ImportCrashed, import_stories, iter_story_sources
+from stories.management.progress import ProgressBar
 
 
 class Command(BaseCommand):
@@ -76,29 +76,28 @@ class Command(BaseCommand):
         if paths.count("-") > 1:
             raise CommandError("'-' (standard input) can be given once", returncode=2)
 
-        progress = None
-        if verbosity >= 1 and self.stderr.isatty():
-            total = None if "-" in paths else sum(1 for _ in iter_story_sources(paths))
-            progress = _Progress(self.stderr, total=total)
+        progress = ProgressBar(self.stderr, unit="files", verbosity=verbosity)
+        if progress.enabled and "-" not in paths:
+            progress.set_total(sum(1 for _ in iter_story_sources(paths)))
 
         def on_result(result: FileResult) -> None:
-            if progress is not None and (result.outcome in ("failed", "conflict") or verbosity >= 2):
-                progress.clear()
             if result.outcome == "failed":
-                self.stderr.write(f"{result.path}: {result.reason}")
+                progress.write(self.stderr, f"{result.path}: {result.reason}")
             elif result.outcome == "conflict" and verbosity >= 1:
                 kept = [name for name in result.conflicts if name not in result.held]
                 if kept:
-                    self.stderr.write(f"{result.path}: conflict: kept the editor's {', '.join(kept)}")
+                    progress.write(
+                        self.stderr, f"{result.path}: conflict: kept the editor's {', '.join(kept)}"
+                    )
                 if result.held:
-                    self.stderr.write(
+                    progress.write(
+                        self.stderr,
                         f"{result.path}: conflict: held for a moderator (the story is published): "
-                        f"{', '.join(result.held)}"
+                        f"{', '.join(result.held)}",
                     )
             elif verbosity >= 2:
-                self.stdout.write(f"{result.path}: {result.outcome}")
-            if progress is not None:
-                progress.tick()
+                progress.write(self.stdout, f"{result.path}: {result.outcome}")
+            progress.advance()
 
         sources = parallel_sources(iter_story_sources(paths, stdin=sys.stdin.buffer), jobs=jobs)
         try:
@@ -115,24 +114,22 @@ class Command(BaseCommand):
         except PermissionDenied as exc:
             raise CommandError(f"{user}: {exc}", returncode=2) from None
         except KeyboardInterrupt:
-            if progress is not None:
-                progress.clear()
+            progress.close()
             self.stderr.write(
                 "Interrupted. Files imported so far are kept; run the same command again to finish "
                 "(files already imported are recognised as unchanged)."
             )
             sys.exit(130)
         except ImportCrashed as crash:
-            if progress is not None:
-                progress.clear()
+            progress.close()
             counts = crash.run
             self.stderr.write(
                 f"{crash} So far: created {counts.created}, updated {counts.updated}, unchanged "
                 f"{counts.unchanged}, conflicts {counts.conflicts}, failed {counts.failed}."
             )
             sys.exit(3)
-        if progress is not None:
-            progress.clear()
+        finally:
+            progress.close()
         summary = report.summary()
         if dry_run:
             summary += " (dry run: nothing was written)"
@@ -140,41 +137,3 @@ class Command(BaseCommand):
         if report.counts["failed"]:
             sys.exit(1)
 
-
-class _Progress:
-    """A progress bar on a terminal (only ever created for one), redrawn a few times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, stream, *, total: int | None):
-        self.stream = stream
-        self.total = total
-        self.count = 0
-        self.started = time.monotonic()
-        self.drawn_at = 0.0
-        self.shown = False
-
-    def tick(self) -> None:
-        self.count += 1
-        now = time.monotonic()
-        if now - self.drawn_at >= 0.1 or self.count == self.total:
-            self.drawn_at = now
-            self.draw(now)
-
-    def draw(self, now: float) -> None:
-        rate = self.count / max(now - self.started, 1e-6)
-        if self.total:
-            done = min(self.count / self.total, 1.0)
-            bar = "#" * int(done * self.WIDTH)
-            line = f"[{bar:<{self.WIDTH}}] {self.count}/{self.total} files {done:4.0%}  {rate:,.0f}/s"
-        else:
-            line = f"{self.count} files  {rate:,.0f}/s"
-        self.stream.write("\r" + line + "\x1b[K", ending="")
-        self.stream.flush()
-        self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K", ending="")
-            self.stream.flush()
-            self.shown = False
