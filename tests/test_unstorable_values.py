@@ -21,8 +21,8 @@ from stories.admin.inlines import ImageInline, RelatedLinkInline
 from stories.importing import import_stories, iter_story_sources
 from stories.models import ImportRun, RelatedLink, State, Story, Topic
 from stories.seedformat import StoryFileError, parse_story
+from tests.admin.test_story import change_form_post, change_url
 from tests.conftest import make_provider, make_story
-from tests.test_admin_story import change_form_post, change_url
 
 pytestmark = pytest.mark.django_db
 

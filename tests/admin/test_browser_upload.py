@@ -11,8 +11,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from stories.models import ImportRun, State, Story
-from tests.test_admin_upload import story_file
-from tests.test_browser_reader import browser, wait_for  # noqa: F401  (the browser fixture)
+from tests.admin.test_upload import story_file
+from tests.reader.test_browser import browser, wait_for  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,6 +1,6 @@
 """Images from hostile servers: only real images of the types we take, within the pixel limit.
 
-The download's own defences (addresses, redirects, limits) are ``tests/test_fetching.py``'s.
+The download's own defences (addresses, redirects, limits) are ``tests/fetching/test_fetch.py``'s.
 """
 
 from __future__ import annotations
