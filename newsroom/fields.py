@@ -1,4 +1,4 @@
-"""Model fields shared by the apps."""
+"""Model fields any app may use (the apps import this module; it imports no app)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,9 @@ from django.db import models
 class URLField(models.URLField):
     """A URL column whose forms take a URL typed without a scheme as https://, not http://.
 
-    Every form built from the model (the admin's, our model forms) gets the rule from here.
+    Every form built from the model (the admin's, any model form) gets the rule from here.
     https is also what Django 6.0 assumes; until then a form field left to choose warns.
     """
 
     def formfield(self, **kwargs):
         return super().formfield(**{"assume_scheme": "https", **kwargs})
-
-    def deconstruct(self):
-        # Migrations see Django's URLField: the column is the same, and historical models
-        # build no forms, so changing the class needs no migration.
-        name, _path, args, kwargs = super().deconstruct()
-        return name, "django.db.models.URLField", args, kwargs
