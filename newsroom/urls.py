@@ -6,14 +6,15 @@ from django.urls import include, path
 
 from newsroom import accounts
 from stories.admin.images import lead_image_view
-from stories.sitemaps import SITEMAPS
-from stories.views import reader_conditional, robots_txt
+from stories.reader.conditional import reader_conditional
+from stories.reader.sitemaps import SITEMAPS
+from stories.reader.views import robots_txt
 
 urlpatterns = [
     path("admin/stories/story/<int:story_id>/lead-image/", lead_image_view, name="story_lead_image"),
     *accounts.urlpatterns,
     path("admin/", admin.site.urls),
-    path("moderation/", include("stories.moderation_urls")),
+    path("moderation/", include("stories.moderation.urls")),
     path(
         "sitemap.xml",
         reader_conditional(sitemap_views.index),
@@ -27,7 +28,7 @@ urlpatterns = [
         name="sitemap_section",
     ),
     path("robots.txt", robots_txt, name="robots_txt"),
-    path("", include("stories.urls")),
+    path("", include("stories.reader.urls")),
 ]
 
 # Cached images and uploads in development; a web server serves MEDIA_ROOT in production.

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
-from stories.fields import HttpURLField
+from newsroom import fields
 
 from .domains import InvalidDomain, check_domain
 
@@ -37,7 +37,7 @@ class Provider(models.Model):
     domain = models.CharField(
         max_length=253, validators=[validate_domain], help_text="Identifies the provider, e.g. cbsnews.com."
     )
-    logo_url = HttpURLField(blank=True)
+    logo_url = fields.URLField(max_length=2000, blank=True)
     logo_width = models.PositiveIntegerField(null=True, blank=True)
     logo_height = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,9 +1,10 @@
-"""Model fields shared by the story and provider models."""
+"""The URL column as the story file format has it, for the story models."""
 
 from __future__ import annotations
 
 from django import forms
-from django.db import models
+
+from newsroom import fields
 
 from .seedformat import MAX_LENGTH
 from .validators import validate_http_url
@@ -14,12 +15,12 @@ class HttpURLFormField(forms.URLField):
     default_validators = [validate_http_url]
 
 
-class HttpURLField(models.URLField):
+class HttpURLField(fields.URLField):
     """A URL column as the story file format has it: http(s) only, at most 2,000 characters.
 
     ``validate_http_url`` is the format's own rule, in the model and its forms, so a URL
     one accepts the other saves, and a form says why it refuses one. A form given a bare
-    host (``example.com/a``) reads it as https, the default Django 6 moves to.
+    host (``example.com/a``) reads it as https (``newsroom.fields.URLField``).
     """
 
     default_validators = [validate_http_url]
@@ -29,4 +30,4 @@ class HttpURLField(models.URLField):
         super().__init__(*args, **kwargs)
 
     def formfield(self, **kwargs):
-        return super().formfield(**{"form_class": HttpURLFormField, "assume_scheme": "https", **kwargs})
+        return super().formfield(**{"form_class": HttpURLFormField, **kwargs})

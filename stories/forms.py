@@ -1,7 +1,9 @@
-"""Forms for the editorial workflow: admin story form, workflow panel, bulk pages, queue rows.
+"""Form pieces the admin and the moderation queue share.
 
-Every form that leads to a write carries the story version it was rendered
-with, so a stale submission is refused instead of applied blindly.
+Every form that leads to a write carries the story version it was rendered with, so
+a stale submission is refused instead of applied blindly: a listed story's version
+travels in its own hidden input (``version_field_name``), and a bulk action reads
+them back with ``posted_versions``.
 """
 
 from __future__ import annotations
@@ -9,17 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django import forms
-from django.contrib import admin
-from django.contrib.admin.widgets import AutocompleteSelectMultiple
 
-from .models import Image, RelatedLink, Story, Topic
-from .seedformat import QUEUE_TOPIC_SEPARATOR, SCORE_MAX, SCORE_MIN
-from .workflow import TRANSITIONS
-
-STALE_MESSAGE = (
-    "This story was changed by someone else since you opened it (now version {current}, you had "
-    "version {seen}). Your changes were not saved; reload the page to see the newer data."
-)
+from .seedformat import SCORE_MAX, SCORE_MIN
 
 
 def version_field_name(pk) -> str:
@@ -39,246 +32,11 @@ def posted_versions(data: Mapping, pks) -> dict[int, int]:
     return versions
 
 
-def ordered_topics(pks) -> list[Topic]:
-    """Topics for ``pks`` in the order given (a multiple choice field loses the order)."""
-    wanted = [int(pk) for pk in pks if str(pk).isdigit()]
-    by_pk = Topic.objects.in_bulk(wanted)
-    return [by_pk[pk] for pk in dict.fromkeys(wanted) if pk in by_pk]
-
-
-def _line_breaks_like(initial: str | None, value: str) -> str:
-    """``value`` with the line breaks ``initial`` uses (browsers send a textarea's as CRLF)."""
-    value = value.replace("\r\n", "\n")
-    return value.replace("\n", "\r\n") if "\r\n" in (initial or "") else value
-
-
-class ExactChangesMixin:
-    """A model form that changes only what the person changed.
-
-    The story format keeps text exactly, whitespace included, so text is not
-    trimmed. A field counts as changed only if the person changed it: not because a
-    browser sent a textarea's line breaks as CRLF, nor because the form would
-    normalise a stored URL. Saving an untouched form therefore writes nothing (no
-    audit entry, no new version), and an export stays byte for byte what came in.
-    """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field, forms.CharField) and not isinstance(field, forms.URLField):
-                field.strip = False
-
-    @property
-    def changed_data(self) -> list[str]:
-        return [name for name in super().changed_data if not self._same_as_initial(name)]
-
-    def _same_as_initial(self, name: str) -> bool:
-        field, bound = self.fields[name], self[name]
-        initial, data = bound.initial, bound.data
-        if not isinstance(field, forms.CharField) or not isinstance(data, str):
-            return False
-        if isinstance(field, forms.URLField):
-            return data.strip() == (initial or "")
-        return (initial or "").replace("\r\n", "\n") == data.replace("\r\n", "\n")
-
-    def clean(self):
-        cleaned = super().clean()
-        for name in self.changed_data:
-            value = cleaned.get(name)
-            if isinstance(value, str) and not isinstance(self.fields[name], forms.URLField):
-                cleaned[name] = _line_breaks_like(self[name].initial, value)
-        return cleaned
-
-
-class StoryAdminForm(ExactChangesMixin, forms.ModelForm):
-    """The admin change form. Workflow fields are read-only; the version guards the save.
-
-    ``held_fields`` are shown but not editable (a published story's reader-visible fields,
-    for someone who is not a moderator; see ``StoryAdmin.get_form``). Their values never
-    come from the request, so a page opened before the story was published could drop
-    the person's edit without a word: such a page is refused as stale, changed or not.
-    """
-
-    # Form fields that stand for a story field of another name (``workflow.READER_FIELDS``).
-    STORY_FIELDS = {"topic_choices": "topics"}
-    held_fields: tuple[str, ...] = ()
-
-    topic_choices = forms.ModelMultipleChoiceField(
-        label="Topics",
-        queryset=Topic.objects.all(),
-        required=False,
-        widget=AutocompleteSelectMultiple(Story._meta.get_field("topics"), admin.site),
-    )
-    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    class Meta:
-        model = Story
-        fields = (
-            "title",
-            "category",
-            "type",
-            "excerpt",
-            "provider",
-            "provider_name",
-            "published_at",
-            "web_url",
-            "original_url",
-            "amp_web_url",
-            "cdn_amp_web_url",
-            "featured_content",
-            "secured",
-            "body",
-            "quality",
-            "heat",
-        )
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["topic_choices"].initial = [st.topic_id for st in self.instance.story_topics.all()]
-            self.fields["expected_version"].initial = self.instance.version
-        for name in self.held_fields:
-            self.fields[name].disabled = True
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.instance.pk and (self.has_changed() or self.held_fields):
-            seen = cleaned.get("expected_version")
-            current = Story.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
-            if seen is None or seen != current:
-                raise forms.ValidationError(STALE_MESSAGE.format(current=current, seen=seen), code="stale")
-        return cleaned
-
-    def chosen_topics(self) -> list[Topic]:
-        return ordered_topics(self.data.getlist(self.add_prefix("topic_choices")))
-
-
-class RelatedLinkInlineForm(ExactChangesMixin, forms.ModelForm):
-    """A related link on the story's change page; saved through the workflow with the story."""
-
-    class Meta:
-        model = RelatedLink
-        fields = (
-            "position", "title", "provider", "provider_name", "web_url", "type", "quality", "published_at",
-        )
-
-
-class ImageInlineForm(ExactChangesMixin, forms.ModelForm):
-    """An image on the story's change page; saved through the workflow with the story."""
-
-    class Meta:
-        model = Image
-        fields = ("position", "role", "url", "width", "height", "title")
-
-
-class StoryChangelistForm(ExactChangesMixin, forms.ModelForm):
-    """A changelist row (quality, heat). The version comes from the row's hidden ``version-<pk>``."""
-
-    def clean(self):
-        cleaned = super().clean()
-        self.expected_version = posted_versions(self.data, [self.instance.pk]).get(self.instance.pk)
-        if self.has_changed() and self.expected_version != self.instance.version:
-            message = STALE_MESSAGE.format(current=self.instance.version, seen=self.expected_version)
-            target = next((name for name in ("quality", "heat") if name in self.changed_data), None)
-            self.add_error(target, forms.ValidationError(message, code="stale"))
-        return cleaned
-
-
 def score_field() -> forms.IntegerField:
     """Quality or heat on a bulk page or a queue row: the range a story file may give."""
     return forms.IntegerField(required=False, min_value=SCORE_MIN, max_value=SCORE_MAX)
 
 
-class WorkflowForm(forms.Form):
-    """The workflow panel on the admin change page: a transition, or a new window."""
-
-    action = forms.ChoiceField(
-        choices=[(a, t.label) for a, t in TRANSITIONS.items()] + [("schedule", "Schedule")]
-    )
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
-    go_live_at = forms.DateTimeField(
-        required=False,
-        label="Go live at (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    expire_at = forms.DateTimeField(
-        required=False,
-        label="Expire at (UTC)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    expected_version = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class RejectForm(forms.Form):
-    """A default reason for a bulk rejection; each story may have its own in ``reason-<pk>``."""
-
-    reason = forms.CharField(
-        label="Reason for every story without its own",
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-
 def reason_for(data: Mapping, pk, default: str = "") -> str:
+    """A listed story's own reason, posted as ``reason-<pk>``, or else the ``default`` for every story."""
     return (data.get(f"reason-{pk}") or "").strip() or (default or "").strip()
-
-
-class TopicsForm(forms.Form):
-    topics = forms.ModelMultipleChoiceField(
-        queryset=Topic.objects.all(), widget=forms.SelectMultiple(attrs={"size": 12})
-    )
-
-
-class QualityHeatForm(forms.Form):
-    quality = score_field()
-    heat = score_field()
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("quality") is None and cleaned.get("heat") is None:
-            raise forms.ValidationError("Give a quality, a heat, or both.")
-        return cleaned
-
-
-class QueueTransitionForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, t.label) for a, t in TRANSITIONS.items()])
-    comment = forms.CharField(required=False, max_length=2000)
-    version = forms.IntegerField()
-
-
-class QueueEditorialForm(forms.Form):
-    """Quality, heat and topics of one queue row; topics as comma-separated names of existing topics."""
-
-    quality = score_field()
-    heat = score_field()
-    topics = forms.CharField(required=False, max_length=2000)
-    version = forms.IntegerField()
-
-    def clean_topics(self) -> list[Topic]:
-        names = [name.strip() for name in self.cleaned_data["topics"].split(QUEUE_TOPIC_SEPARATOR)]
-        names = [name for name in names if name]
-        found = {t.name.casefold(): t for t in Topic.objects.filter(name__in=names)}
-        if len(found) < len({n.casefold() for n in names}):
-            # Names differing only in case: match them case-insensitively, one query per odd name.
-            for name in names:
-                if name.casefold() not in found:
-                    topic = Topic.objects.filter(name__iexact=name).first()
-                    if topic is None:
-                        raise forms.ValidationError(f"There is no topic called “{name}”.")
-                    found[name.casefold()] = topic
-        return list(dict.fromkeys(found[n.casefold()] for n in names))
-
-
-class BulkQueueForm(forms.Form):
-    action = forms.ChoiceField(choices=[(a, t.label) for a, t in TRANSITIONS.items()])
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int, choices=(), error_messages={"required": "Select one or more stories."}
-    )
-    reason = forms.CharField(required=False, max_length=2000)
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Any id is acceptable here; the view looks the stories up and reports missing ones.
-        posted = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
-        self.fields["ids"].choices = [(value, value) for value in posted]

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from providers.models import Provider
 from stories import workflow
-from stories.images import replace_lead_image
+from stories.images.cache import replace_lead_image
 from stories.importing import export_story, import_stories, iter_story_sources, restore_story
 from stories.models import (
     AuditEntry,

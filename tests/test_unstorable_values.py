@@ -13,17 +13,16 @@ from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from providers.admin import ProviderForm
 from providers.domains import InvalidDomain
 from providers.models import Provider
+from stories.admin.forms import ProviderForm, StoryAdminForm
 from stories.admin.images import LeadImageForm
-from stories.admin.story import ImageInline, RelatedLinkInline
-from stories.forms import StoryAdminForm
+from stories.admin.inlines import ImageInline, RelatedLinkInline
 from stories.importing import import_stories, iter_story_sources
 from stories.models import ImportRun, RelatedLink, State, Story, Topic
 from stories.seedformat import StoryFileError, parse_story
+from tests.admin.test_story import change_form_post, change_url
 from tests.conftest import make_provider, make_story
-from tests.test_admin_story import change_form_post, change_url
 
 pytestmark = pytest.mark.django_db
 

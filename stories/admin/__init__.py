@@ -1,6 +1,9 @@
-"""Admin registrations, one module per feature."""
+"""Admin registrations, one module per subject."""
 
 from . import (
-    imports,  # noqa: F401
+    audit,  # noqa: F401
+    providers,  # noqa: F401
+    runs,  # noqa: F401
     story,  # noqa: F401
+    topic,  # noqa: F401
 )

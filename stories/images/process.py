@@ -5,22 +5,39 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from PIL import (
+    GifImagePlugin,
+    ImageCms,
+    ImageFile,
+    ImageOps,
+    JpegImagePlugin,
+    PngImagePlugin,
+    WebPImagePlugin,
+)
 from PIL import Image as PILImage
-from PIL import ImageCms, ImageOps
 
+from ..fetching import describe_error
 from ..models import Image
-from .fetch import FetchPolicy, ImageRejected, describe_error, sniff_format
+from .fetch import FetchPolicy, ImageRejected, sniff_format
 
 logger = logging.getLogger(__name__)
 
-# Pillow only warns between MAX_IMAGE_PIXELS and twice that; an image that large is refused here.
-warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+# The reader of each format we accept. Opened through its class, an image's header is read
+# without ``PIL.Image.open``'s decompression-bomb check, which compares the size with one
+# limit for the whole process (``PIL.Image.MAX_IMAGE_PIXELS``, warning or failing by the
+# warnings filters in force): the policy's limit is checked here instead, call by call,
+# before a pixel is decoded, and neither that limit nor any warnings filter is changed.
+_READERS: dict[str, type[ImageFile.ImageFile]] = {
+    "JPEG": JpegImagePlugin.JpegImageFile,
+    "PNG": PngImagePlugin.PngImageFile,
+    "GIF": GifImagePlugin.GifImageFile,
+    "WEBP": WebPImagePlugin.WebPImageFile,
+}
 
 
 # --------------------------------------------------------------------------- processing
@@ -41,11 +58,9 @@ def decode_image(data: bytes, *, max_pixels: int) -> PILImage.Image:
     kind = sniff_format(data[:12])
     if kind is None:
         raise ImageRejected("the bytes are not a JPEG, PNG, GIF or WebP image")
-    # Pillow's own decompression-bomb guard refuses on open; the size check below is the same
-    # limit, in words people can act on, should a warnings filter have been reset.
-    PILImage.MAX_IMAGE_PIXELS = max(max_pixels, 1)
+    reader = _READERS[kind]
     try:
-        with PILImage.open(io.BytesIO(data), formats=[kind]) as probe:
+        with reader(io.BytesIO(data)) as probe:
             width, height = probe.size
             if width < 1 or height < 1:
                 raise ImageRejected(f"image has no pixels ({width}x{height})")
@@ -54,11 +69,12 @@ def decode_image(data: bytes, *, max_pixels: int) -> PILImage.Image:
                     f"image is {width}x{height} = {width * height} pixels, over the limit of {max_pixels}"
                 )
             probe.verify()
-        image = PILImage.open(io.BytesIO(data), formats=[kind])
+        image = reader(io.BytesIO(data))
         image.load()
     except ImageRejected:
         raise
     except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        # A GIF frame reaching past the picture's own size still meets Pillow's global check.
         raise ImageRejected(f"image is too large to decode safely: {exc}") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageRejected(f"corrupt or unreadable {kind} image: {describe_error(exc)}") from None

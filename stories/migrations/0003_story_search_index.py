@@ -1,4 +1,4 @@
-"""GIN index for reader search, on PostgreSQL only (see stories/search.py).
+"""GIN index for reader search, on PostgreSQL only (see stories/reader/search.py).
 
 An expression index rather than a stored column: the vector is derived from
 title and excerpt alone, so there is nothing to keep in sync on write, and the
@@ -7,7 +7,7 @@ model (and SQLite) stay untouched.
 
 from django.db import migrations
 
-# Frozen copy of stories.search.INDEX_EXPRESSION at the time of this migration;
+# Frozen copy of stories.reader.search.INDEX_EXPRESSION at the time of this migration;
 # tests/test_search.py checks that reader queries use this index.
 INDEX_NAME = "story_search_vector_gin"
 INDEX_EXPRESSION = (

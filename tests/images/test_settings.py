@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from newsroom.settings import env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings_error(**env: str) -> str:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 
+from ..models import Story
+from ..templatetags.reader import provider_path, topic_path
 from .filters import live_providers, live_topics
-from .models import Story
-from .templatetags.reader import provider_path, topic_path
 
 logger = logging.getLogger("stories.reader")
 
@@ -64,29 +65,26 @@ class HomeSitemap(PublicSiteSitemap):
         return Story.objects.live().aggregate(latest=Max("updated_at"))["latest"]
 
 
-class TopicSitemap(PublicSiteSitemap):
+class ListingSitemap(PublicSiteSitemap):
+    """The reader pages of topics or providers with live stories (those whose page can be built)."""
+
     changefreq = "daily"
 
-    def items(self):
-        return with_pages(live_topics().order_by("slug"), topic_path, "topic")
-
-    def location(self, topic) -> str:
-        return topic_path(topic)
-
-
-class ProviderSitemap(PublicSiteSitemap):
-    changefreq = "daily"
+    def __init__(self, *, listed: Callable[[], QuerySet], path: Callable[[object], str], what: str) -> None:
+        self.listed, self.path, self.what = listed, path, what
 
     def items(self):
-        return with_pages(live_providers().order_by("domain"), provider_path, "provider")
+        return with_pages(self.listed(), self.path, self.what)
 
-    def location(self, provider) -> str:
-        return provider_path(provider)
+    def location(self, item) -> str:
+        return self.path(item)
 
 
 SITEMAPS = {
     "home": HomeSitemap,
     "stories": StorySitemap,
-    "topics": TopicSitemap,
-    "providers": ProviderSitemap,
+    "topics": ListingSitemap(listed=lambda: live_topics().order_by("slug"), path=topic_path, what="topic"),
+    "providers": ListingSitemap(
+        listed=lambda: live_providers().order_by("domain"), path=provider_path, what="provider"
+    ),
 }

@@ -203,7 +203,7 @@ def test_a_live_story_with_a_date_python_cannot_hold_is_left_out_and_logged(
     odd = make_story(title="Out of calendar story", topics=[topic], provider=provider)
     set_raw_timestamp(Story.objects.filter(pk=odd.pk), field, literal)
 
-    with caplog.at_level(logging.ERROR, logger="stories.views"):
+    with caplog.at_level(logging.ERROR, logger="stories.reader"):
         pages = get_all(reader, every_reader_url(topic, provider, story))
         assert reader.get(reverse("stories:detail", kwargs={"pk": odd.pk})).status_code == 404
 
@@ -230,7 +230,7 @@ def test_the_queue_leaves_out_a_story_with_such_a_date_and_names_it(moderator_cl
     odd = make_story(title="Out of calendar queued", state=State.IN_REVIEW)
     set_raw_timestamp(Story.objects.filter(pk=odd.pk), "published_at", "0001-12-31 23:30:00+00 BC")
 
-    with caplog.at_level(logging.ERROR, logger="stories.moderation"):
+    with caplog.at_level(logging.ERROR, logger="stories.moderation.views"):
         for query in ("", "?sort=oldest", "?sort=quality", "?published_before=2100-01-01"):
             response = moderator_client.get(reverse("moderation:queue") + query)
             assert response.status_code == 200, query

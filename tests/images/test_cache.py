@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-from stories.images import cache_images, cache_images_for_stories, replace_lead_image
+from stories.images.cache import cache_images, cache_images_for_stories, replace_lead_image
 from stories.models import Image, RelatedLink
 from tests.conftest import make_provider, make_story
 from tests.images_support import ImageServer, make_image_bytes, respond

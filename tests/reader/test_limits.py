@@ -8,7 +8,7 @@ from django.urls import reverse
 from providers.models import Provider
 from stories.filters import CHOICES_SHOWN
 from stories.models import RelatedLink, StoryTopic, Topic
-from stories.views import COVERAGE_PER_STORY, TOPICS_PER_CARD, TOPICS_PER_STORY
+from stories.reader.views import COVERAGE_PER_STORY, TOPICS_PER_CARD, TOPICS_PER_STORY
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db

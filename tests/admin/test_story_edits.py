@@ -18,7 +18,7 @@ from tests.test_import_command import story_file
 
 pytestmark = pytest.mark.django_db
 
-SAMPLE = Path(__file__).resolve().parent.parent / "seeds" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "seeds" / "sample"
 
 WHITESPACE_FILE = (
     "---\n"

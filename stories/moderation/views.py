@@ -26,14 +26,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import workflow
+from .. import workflow
+from ..forms import posted_versions, reason_for
+from ..models import State, Story, Topic
+from ..seedformat import QUEUE_TOPIC_SEPARATOR
+from ..templatetags.images import safe_renditions
+from ..templatetags.reader import http_url, plain_text
+from ..workflow import TRANSITIONS, Transition, WorkflowError
 from .filters import ModerationFilter, most_used_topic_names
-from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
-from .models import State, Story, Topic
-from .seedformat import QUEUE_TOPIC_SEPARATOR
-from .templatetags.images import safe_renditions
-from .templatetags.reader import http_url, plain_text
-from .workflow import TRANSITIONS, Transition, WorkflowError
+from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm
 
 logger = logging.getLogger(__name__)
 
@@ -175,15 +176,24 @@ def _queue_story(pk: int) -> Story:
     return get_object_or_404(Story.objects.with_cards(), pk=pk)
 
 
+def _posted_action(request: HttpRequest, form) -> str | None:
+    """The transition a valid form asks for, once the person may make it; None when the form is not
+    valid (its errors are said)."""
+    if not form.is_valid():
+        messages.error(request, "Nothing was changed: " + form.errors.as_text())
+        return None
+    action = form.cleaned_data["action"]
+    _require(request, action)
+    return action
+
+
 @require_POST
 @queue_access
 def transition(request: HttpRequest, pk: int) -> HttpResponse:
     form = QueueTransitionForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Nothing was changed: " + form.errors.as_text())
+    action = _posted_action(request, form)
+    if action is None:
         return _back(request)
-    action = form.cleaned_data["action"]
-    _require(request, action)
     story = _queue_story(pk)
     try:
         workflow.transition(
@@ -209,16 +219,10 @@ def editorial(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"“{plain_text(story.title)}” was not changed: " + form.errors.as_text())
         return _back(request)
-    data = form.cleaned_data
+    values = dict(form.cleaned_data)  # quality, heat and topics
+    expected = values.pop("version")
     try:
-        changed = workflow.update_editorial(
-            story,
-            actor=request.user,
-            quality=data["quality"],
-            heat=data["heat"],
-            topics=data["topics"],
-            expected_version=data["version"],
-        )
+        changed = workflow.update_editorial(story, actor=request.user, expected_version=expected, **values)
     except WorkflowError as error:
         messages.error(request, str(error))
     else:
@@ -233,11 +237,9 @@ def editorial(request: HttpRequest, pk: int) -> HttpResponse:
 @queue_access
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkQueueForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Nothing was changed: " + form.errors.as_text())
+    action = _posted_action(request, form)
+    if action is None:
         return _back(request)
-    action = form.cleaned_data["action"]
-    _require(request, action)
     ids = form.cleaned_data["ids"]
     stories = Story.objects.filter(pk__in=ids).order_by("pk")
     missing = len(set(ids)) - len(stories)

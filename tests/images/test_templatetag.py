@@ -7,7 +7,7 @@ import re
 import pytest
 from django.template import Context, Template
 
-from stories.images import store_upload
+from stories.images.cache import store_upload
 from stories.models import Image
 from tests.conftest import make_story
 from tests.images_support import make_image_bytes

@@ -11,8 +11,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from stories.models import ImportRun, State, Story
+from tests.admin.test_upload import story_file
 from tests.browser import wait_for
-from tests.test_admin_upload import story_file
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

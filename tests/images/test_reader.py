@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from stories.images import store_upload
+from stories.images.cache import store_upload
 from stories.models import Image, Story
 from tests.conftest import make_story
 from tests.images_support import make_image_bytes

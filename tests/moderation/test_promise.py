@@ -15,10 +15,10 @@ from django.urls import reverse
 from stories import workflow
 from stories.importing import import_stories, iter_story_sources
 from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story
+from tests.admin.test_bulk import action_post
 from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
 from tests.images_support import make_image_bytes
-from tests.test_admin_bulk import action_post
 from tests.test_spreadsheet import _admin_import, export_csv, set_cell
 
 pytestmark = pytest.mark.django_db

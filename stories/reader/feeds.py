@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
+from ..models import Story, StoryTopic
+from ..templatetags.reader import plain_text, shown_story_topics
 from .filters import live_providers, live_topics
-from .models import Story, StoryTopic
-from .templatetags.reader import plain_text, shown_story_topics
 from .views import TOPICS_PER_CARD
 
 FEED_SIZE = 50
@@ -52,7 +52,7 @@ class LatestStoriesRss(Feed):
         response = super().__call__(request, *args, **kwargs)
         # The syndication view dates the feed by its newest item; a story
         # expiring or being withdrawn changes the feed without changing that.
-        # The reader-wide validators (views.reader_conditional) cover both.
+        # The reader-wide validators (conditional.reader_conditional) cover both.
         response.headers.pop("Last-Modified", None)
         return response
 
@@ -105,26 +105,37 @@ class LatestStoriesAtom(LatestStoriesRss):
     feed_url_name = "stories:feed_atom"
 
 
-class TopicStoriesRss(LatestStoriesRss):
+class ListingStoriesRss(LatestStoriesRss):
+    """The live stories of one topic or provider; ``url_kwargs`` names it in the listing's and feed's URLs."""
+
+    def url_kwargs(self, obj) -> dict[str, str]:
+        raise NotImplementedError
+
+    def subtitle(self, obj) -> str:
+        return self.description(obj)
+
+    def link(self, obj) -> str:
+        return absolute(reverse(self.url_name, kwargs=self.url_kwargs(obj)))
+
+    def feed_url(self, obj) -> str:
+        return absolute(reverse(self.feed_url_name, kwargs=self.url_kwargs(obj)))
+
+
+class TopicStoriesRss(ListingStoriesRss):
+    url_name = "stories:topic"
     feed_url_name = "stories:topic_rss"
 
     def get_object(self, request, slug: str):
         return get_object_or_404(live_topics(), slug=slug)
+
+    def url_kwargs(self, obj) -> dict[str, str]:
+        return {"slug": obj.slug}
 
     def title(self, obj) -> str:
         return f"Newsroom: {plain_text(obj.name)}"
 
     def description(self, obj) -> str:
         return f"Curated news stories about {plain_text(obj.name)}, newest first."
-
-    def subtitle(self, obj) -> str:
-        return self.description(obj)
-
-    def link(self, obj) -> str:
-        return absolute(obj.get_absolute_url())
-
-    def feed_url(self, obj) -> str:
-        return absolute(reverse(self.feed_url_name, kwargs={"slug": obj.slug}))
 
     def stories(self, obj) -> QuerySet:
         return Story.objects.live().filter(
@@ -137,26 +148,21 @@ class TopicStoriesAtom(TopicStoriesRss):
     feed_url_name = "stories:topic_atom"
 
 
-class ProviderStoriesRss(LatestStoriesRss):
+class ProviderStoriesRss(ListingStoriesRss):
+    url_name = "stories:provider"
     feed_url_name = "stories:provider_rss"
 
     def get_object(self, request, domain: str):
         return get_object_or_404(live_providers(), domain__iexact=domain)
+
+    def url_kwargs(self, obj) -> dict[str, str]:
+        return {"domain": obj.domain}
 
     def title(self, obj) -> str:
         return f"Newsroom: stories from {plain_text(obj.name)}"
 
     def description(self, obj) -> str:
         return f"Curated news stories from {plain_text(obj.name)} ({plain_text(obj.domain)}), newest first."
-
-    def subtitle(self, obj) -> str:
-        return self.description(obj)
-
-    def link(self, obj) -> str:
-        return absolute(reverse("stories:provider", kwargs={"domain": obj.domain}))
-
-    def feed_url(self, obj) -> str:
-        return absolute(reverse(self.feed_url_name, kwargs={"domain": obj.domain}))
 
     def stories(self, obj) -> QuerySet:
         return Story.objects.live().filter(provider=obj)

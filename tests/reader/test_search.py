@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from stories.models import State, Story
-from stories.search import INDEX_NAME, search_stories
+from stories.reader.search import INDEX_NAME, search_stories
 from tests.conftest import make_story
 
 pytestmark = pytest.mark.django_db

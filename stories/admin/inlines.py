@@ -1,0 +1,56 @@
+"""A story's related links and images on its change page, saved through the workflow with the story."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .. import workflow
+from ..models import Image, RelatedLink
+from .forms import ImageInlineForm, RelatedLinkInlineForm
+
+
+class HeldForModeratorInline(admin.TabularInline):
+    """An inline that is read-only for someone who may not change it on this story
+    (``workflow.held_for_moderator``: a published story's rows, for anyone but a moderator)."""
+
+    story_field: str
+
+    def _held(self, request, obj) -> bool:
+        return obj is not None and bool(workflow.held_for_moderator(obj, request.user, [self.story_field]))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return super().has_add_permission(request, obj) and not self._held(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and not self._held(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._held(request, obj)
+
+
+class RelatedLinkInline(HeldForModeratorInline):
+    # Saved by StoryAdmin.save_related through the workflow, never by the formset itself.
+    model = RelatedLink
+    story_field = "related"
+    form = RelatedLinkInlineForm
+    fk_name = "story"
+    extra = 0
+    fields = RelatedLinkInlineForm.Meta.fields
+    autocomplete_fields = ("provider",)
+    ordering = ("position", "id")
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("provider")
+
+
+class ImageInline(HeldForModeratorInline):
+    # Saved by StoryAdmin.save_related through the workflow, never by the formset itself.
+    model = Image
+    story_field = "images"
+    form = ImageInlineForm
+    fk_name = "story"
+    extra = 0
+    fields = (*ImageInlineForm.Meta.fields, "cache_status")
+    readonly_fields = ("cache_status",)
+    ordering = ("position", "id")

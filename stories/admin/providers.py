@@ -1,0 +1,78 @@
+"""The provider admin as the newsroom uses it: each provider's stories, merging, the format's rules.
+
+Providers are a leaf app that knows nothing of stories, so its admin is extended here,
+the way a project extends ``django.contrib.auth``'s ``UserAdmin``: unregistered, and
+registered again as a subclass.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from providers.admin import ProviderAdmin as BaseProviderAdmin
+from providers.models import Provider
+
+from .. import workflow
+from ..models import Story
+from .forms import ProviderForm
+from .merge import merge_action
+
+STORIES_SHOWN = 50
+
+admin.site.unregister(Provider)
+
+
+@admin.register(Provider)
+class ProviderAdmin(BaseProviderAdmin):
+    form = ProviderForm
+    list_display = (*BaseProviderAdmin.list_display, "story_count")
+    readonly_fields = (*BaseProviderAdmin.readonly_fields, "stories")
+    fields = (*BaseProviderAdmin.fields, "stories")
+    actions = ("merge_selected",)
+
+    def get_queryset(self, request):
+        # A count groups the rows, and a grouped query drops the model's default order:
+        # the autocomplete would page through an unordered list.
+        return super().get_queryset(request).annotate(_story_count=Count("stories")).order_by("name", "pk")
+
+    @admin.display(description="stories", ordering="_story_count")
+    def story_count(self, provider: Provider) -> int:
+        return provider._story_count
+
+    @admin.display(description="stories")
+    def stories(self, provider: Provider) -> str:
+        if not provider.pk:
+            return "—"
+        # Only what the list shows: a story row with a date Python cannot hold could not be loaded.
+        listed = (
+            Story.objects.filter(provider=provider)
+            .only("title", "state")
+            .order_by("-published_at", "-pk")[:STORIES_SHOWN]
+        )
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({})</li>',
+            (
+                (reverse("admin:stories_story_change", args=[s.pk]), s.title, s.get_state_display())
+                for s in listed
+            ),
+        )
+        everything = reverse("admin:stories_story_changelist") + f"?provider__id__exact={provider.pk}"
+        return format_html(
+            '<ul class="provider-stories">{}</ul><p><a href="{}">All {} stories of this provider</a></p>',
+            items or format_html("<li>{}</li>", "No stories yet."),
+            everything,
+            provider._story_count if hasattr(provider, "_story_count") else provider.stories.count(),
+        )
+
+    def has_merge_permission(self, request) -> bool:
+        return request.user.has_perm("providers.change_provider")
+
+    @admin.action(description="Merge selected providers…", permissions=["merge"])
+    def merge_selected(self, request, queryset):
+        return merge_action(
+            self, request, queryset, merge=workflow.merge_providers, noun="provider", action="merge_selected"
+        )

@@ -1,0 +1,1 @@
+"""The public site: live stories for readers, their feeds, sitemap and search."""
