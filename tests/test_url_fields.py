@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from providers.models import Provider
 from stories.models import State
-from tests.conftest import make_provider, make_story
 from tests.admin.test_story import change_form_post, change_url
+from tests.conftest import make_provider, make_story
 from tests.test_unstorable_values import provider_post
 
 
