@@ -402,6 +402,13 @@ def test_a_key_that_is_not_a_string_inside_a_key_we_do_not_model_is_named_with_i
     assert error_for(story_text(note="\n  when:\n    2021: x")).field == "note.when.2021"
 
 
+def test_a_nul_character_in_the_body_is_refused_with_the_body_and_its_line():
+    error = error_for(story_text() + "First line.\nSecond \x00 line.\n")
+
+    assert (error.field, error.line) == ("body", 19)
+    assert "NUL character" in error.message
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [

@@ -182,6 +182,22 @@ def test_import_command_refuses_a_tag_its_text_does_not_fit_and_imports_the_rest
     assert (run.status, run.created, run.failed) == (ImportRun.Status.FINISHED, 2, 2)
 
 
+def test_import_command_refuses_a_nul_character_after_the_front_matter_on_every_database(tmp_path, cli):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "a-good.md").write_text(story_file("good-a"))
+    (batch / "b-nul.md").write_text(story_file("nul") + "A body\x00 with NUL.\n")
+
+    code, out, err = cli("import_stories", str(batch))
+
+    assert code == 1
+    assert err.strip() == (
+        f"{batch / 'b-nul.md'}: line 21, field 'body': "
+        "the text after the front matter contains a NUL character, which cannot be stored"
+    )
+    assert list(Story.objects.values_list("title", flat=True)) == ["Story good-a"]
+
+
 # --- One URL rule for the importer and the admin ---------------------------------------------------
 
 ODD_URLS = [

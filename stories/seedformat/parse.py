@@ -104,6 +104,15 @@ def _parse(data: bytes, limits: FileLimits) -> StoryRecord:
         raise StoryFileError("front matter is not terminated: no closing '---' line")
     front = text[opening.end() : closing.start()]
     body = text[closing.end() :]
+    nul = body.find("\x00")
+    if nul != -1:
+        # Not YAML, so no node checks it; PostgreSQL refuses NUL in any text.
+        line = text.count("\n", 0, closing.end() + nul) + 1
+        raise StoryFileError(
+            "the text after the front matter contains a NUL character, which cannot be stored",
+            field="body",
+            line=line,
+        )
     if not front.strip():
         raise StoryFileError("front matter is empty", line=2)
     root = _compose(front)
