@@ -242,11 +242,9 @@ OTHER_TAGS = (
     "!!binary", "!!python/name:os.system", "!!python/object/apply:os.system", "!!set", "!!omap", "!custom",
 )
 TAGGED_TEXTS = (
-    "''", "'42'", "'4x2'", "'-'", "'0x'", "'0b'", "'1_'", "'_'", "'1:'", "':'", "'abc'", "'maybe'",
-    "'nonsense'",
-    "'.'", "'e'", "'2021-01-01'", "'2021-02-30T00:00:00Z'", "'2021-01-01T00:00:00+99:00'",
-    "'9999-12-31T23:00:00-02:00'",
-    "'10000-01-01'", "aGVsbG8=", "[]", "{}", "[a: 1]", "{a, b}",
+    "''", "'42'", "'4x2'", "'-'", "'0x'", "'0b'", "'1_'", "'_'", "'1:'", "':'", "'.'", "'e'", "'abc'",
+    "'maybe'", "'nonsense'", "'2021-01-01'", "'2021-02-30T00:00:00Z'", "'2021-01-01T00:00:00+99:00'",
+    "'9999-12-31T23:00:00-02:00'", "'10000-01-01'", "aGVsbG8=", "[]", "{}", "[a: 1]", "{a, b}",
 )
 
 # fmt: on
@@ -353,8 +351,8 @@ def explicit_tag(draw):
 def key_of(path: tuple) -> str:
     """The key whose value is at ``path`` (for a list item, the list's key)."""
     for part in reversed(path):
-        if isinstance(part, str):
-            return part
+        if isinstance(part, str | Raw):
+            return part.text if isinstance(part, Raw) else part
     return ""
 
 
@@ -399,6 +397,7 @@ def field_name(path: tuple) -> str:
     """A path as the format names fields: ``related[3].provider.domain``."""
     name = ""
     for part in path:
+        part = part.text if isinstance(part, Raw) else part
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name
 
@@ -495,6 +494,13 @@ def mutate(draw, data: dict) -> tuple[str, str]:
     if operation == "add":
         path = draw(st.sampled_from([p for p in paths_of(data) if isinstance(node_at(data, p), dict)]))
         mapping = node_at(data, path)
+        plain = [key for key in mapping if isinstance(key, str) and re.fullmatch(r"[A-Za-z]+", key)]
+        if plain and draw(st.integers(0, 3)) == 0:
+            # The same key twice: a dict cannot hold it, the text can.
+            again = draw(st.sampled_from(plain))
+            mapping[Raw(again)] = draw(value_for((*path, again), mapping[again]))
+            touched = field_name((*path, again))
+            return f"{touched!r} again", touched
         new_key = draw(
             st.one_of(
                 st.sampled_from(NEW_KEYS),
