@@ -290,6 +290,15 @@ NEWSROOM_MAX_TOPICS_PER_STORY = env_limit("NEWSROOM_MAX_TOPICS_PER_STORY", 50)
 NEWSROOM_MAX_RELATED_PER_STORY = env_limit("NEWSROOM_MAX_RELATED_PER_STORY", 500)
 # images in one list: a story's, a related link's or a provider's
 NEWSROOM_MAX_IMAGES_PER_LIST = env_limit("NEWSROOM_MAX_IMAGES_PER_LIST", 10)
+# The story change page sends back every related link and image of the story as an inline form
+# (a dozen fields each) and its texts URL-encoded: up to three bytes for one, six for a line
+# break (a browser sends CRLF). Django's defaults (1,000 fields, 2.5 MB) refused to save a story
+# with more than about 90 related links, or with a long text, that the story file format accepts.
+_STORY_INLINE_ROWS = NEWSROOM_MAX_RELATED_PER_STORY + 2 * NEWSROOM_MAX_IMAGES_PER_LIST
+DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, 16 * _STORY_INLINE_ROWS + 200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    2_621_440, 6 * NEWSROOM_MAX_STORY_FILE_BYTES + 64 * DATA_UPLOAD_MAX_NUMBER_FIELDS
+)
 
 # Admin uploads of story files (stories/uploads.py): kept in a private directory,
 # never under MEDIA_ROOT, between preview and confirm.

@@ -370,6 +370,63 @@ def test_characters_a_database_cannot_store_are_refused(escape, message):
     assert error.line == 3
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"title": '"bad \\0 title"'}, "title"),
+        ({"provider": '\n  name: "Ex\\0ample"\n  domain: example.com'}, "provider.name"),
+        ({"topics": '\n  - AI\n  - "M\\0L"'}, "topics[1]"),
+        ({"note": '"kept \\0 as is"'}, "note"),
+        ({'"n\\0te"': "1"}, "n\\x00te"),
+    ],
+)
+def test_a_nul_character_is_refused_with_the_field_that_holds_it(overrides, field):
+    error = error_for(story_text(**overrides))
+
+    assert error.field == field
+    assert error.message == "contains a character that cannot be stored (NUL or a lone surrogate escape)"
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "kind"),
+    [("true", "true", "a boolean ('true')"), ("12", "12", "an integer ('12')"), ("~", "~", "null")],
+)
+def test_a_key_that_is_not_a_string_is_refused_with_its_name(key, field, kind):
+    error = error_for(story_text(**{key: "x"}))
+
+    assert error.field == field
+    assert error.message == f"keys must be plain strings, not {kind} (quote a key to make it a string)"
+
+
+def test_a_key_that_is_not_a_string_inside_a_key_we_do_not_model_is_named_with_its_path():
+    assert error_for(story_text(note="\n  when:\n    2021: x")).field == "note.when.2021"
+
+
+def test_a_nul_character_in_the_body_is_refused_with_the_body_and_its_line():
+    error = error_for(story_text() + "First line.\nSecond \x00 line.\n")
+
+    assert (error.field, error.line) == ("body", 19)
+    assert "NUL character" in error.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"title": '!!binary "aGk="'}, "title"),
+        (
+            {"provider": "\n  name: Example\n  domain: example.com\n  images:\n    - width: !!python/name:x"},
+            "provider.images[0].width",
+        ),
+        ({"topics": "!!set {AI, ML}"}, "topics"),
+    ],
+)
+def test_an_explicit_tag_is_refused_with_the_field_that_holds_it(overrides, field):
+    error = error_for(story_text(**overrides))
+
+    assert error.field == field
+    assert "YAML tag" in error.message
+
+
 @pytest.mark.parametrize("url", ["http://[::1/a", "https://example.com:99999/a"])
 def test_malformed_urls_are_refused(url):
     error = error_for(story_text(webUrl=f'"{url}"'))
@@ -864,4 +921,24 @@ def test_an_impossible_date_under_a_key_we_do_not_model_names_the_key():
     error = error_for(story_text(updatedDateTime="2021-02-30T00:00:00Z"))
 
     assert (error.field, error.line) == ("updatedDateTime", 17)
-    assert error.message == "is not a valid value (day is out of range for month)"
+    assert error.message == (
+        "'2021-02-30T00:00:00Z' is not a valid date and time (day is out of range for month)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"published": "!!bool 'maybe'"}, "published", "'maybe' is not true or false"),
+        ({"quality": "!!int '4x2'"}, "quality", "'4x2' is not an integer"),
+        ({"heat": "!!int ''"}, "heat", "'' is not an integer"),
+        ({"publishedDateTime": "!!timestamp x"}, "publishedDateTime", "'x' is not a valid date and time"),
+        ({"note": "!!float ''"}, "note", "'' is not a number"),
+        ({"note": "\n  when: !!timestamp 'soon'"}, "note.when", "'soon' is not a valid date and time"),
+        ({"note": "\n  - !!bool 'maybe'"}, "note[0]", "'maybe' is not true or false"),
+    ],
+)
+def test_a_core_tag_on_a_text_it_does_not_fit_is_refused_with_the_field(overrides, field, message):
+    error = error_for(story_text(**overrides))
+
+    assert (error.field, error.message) == (field, message)

@@ -210,6 +210,46 @@ def test_admin_upload_refuses_the_same_values_with_the_same_reasons(editor_clien
     assert err.strip().splitlines() == expected
 
 
+# --- Explicit YAML tags on texts they do not fit -------------------------------------------------
+
+
+def test_import_command_refuses_a_tag_its_text_does_not_fit_and_imports_the_rest(tmp_path, cli):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "a-good.md").write_text(story_file("good-a"))
+    maybe = story_file("maybe").replace("published: true", "published: !!bool maybe")
+    (batch / "b-maybe.md").write_text(maybe)
+    (batch / "c-soon.md").write_text(story_file("soon", date="!!timestamp soon"))
+    (batch / "d-good.md").write_text(story_file("good-d"))
+
+    code, out, err = cli("import_stories", str(batch))
+
+    assert code == 1
+    assert err.strip().splitlines() == [
+        f"{batch / 'b-maybe.md'}: line 10, field 'published': 'maybe' is not true or false",
+        f"{batch / 'c-soon.md'}: line 5, field 'publishedDateTime': 'soon' is not a valid date and time",
+    ]
+    assert out.strip().endswith("created 2, updated 0, unchanged 0, conflicts 0, failed 2")
+    run = ImportRun.objects.get()
+    assert (run.status, run.created, run.failed) == (ImportRun.Status.FINISHED, 2, 2)
+
+
+def test_import_command_refuses_a_nul_character_after_the_front_matter_on_every_database(tmp_path, cli):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "a-good.md").write_text(story_file("good-a"))
+    (batch / "b-nul.md").write_text(story_file("nul") + "A body\x00 with NUL.\n")
+
+    code, out, err = cli("import_stories", str(batch))
+
+    assert code == 1
+    assert err.strip() == (
+        f"{batch / 'b-nul.md'}: line 21, field 'body': "
+        "the text after the front matter contains a NUL character, which cannot be stored"
+    )
+    assert list(Story.objects.values_list("title", flat=True)) == ["Story good-a"]
+
+
 # --- One URL rule for the importer and the admin ---------------------------------------------------
 
 ODD_URLS = [

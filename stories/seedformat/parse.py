@@ -104,6 +104,15 @@ def _parse(data: bytes, limits: FileLimits) -> StoryRecord:
         raise StoryFileError("front matter is not terminated: no closing '---' line")
     front = text[opening.end() : closing.start()]
     body = text[closing.end() :]
+    nul = body.find("\x00")
+    if nul != -1:
+        # Not YAML, so no node checks it; PostgreSQL refuses NUL in any text.
+        line = text.count("\n", 0, closing.end() + nul) + 1
+        raise StoryFileError(
+            "the text after the front matter contains a NUL character, which cannot be stored",
+            field="body",
+            line=line,
+        )
     if not front.strip():
         raise StoryFileError("front matter is empty", line=2)
     root = _compose(front)
@@ -208,39 +217,46 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _ALLOWED_SCALAR_TAGS = {_STR, _INT, _FLOAT, _BOOL, _NULL, _TIMESTAMP}
 
 
+def _key_name(where: str, key: Node) -> str:
+    """The field a mapping key names, as errors spell it (``related[3].provider``)."""
+    if not isinstance(key, ScalarNode):
+        return where
+    # A key is shown in the message: the characters no one can see or store are shown escaped.
+    key_text = _UNSTORABLE.sub(lambda match: ascii(match.group())[1:-1], key.value)
+    return f"{where}.{key_text}" if where else key_text
+
+
 def _check_tags(root: Node) -> None:
-    """Core schema only, and no node reachable twice (an alias)."""
+    """Core schema only, and no node reachable twice (an alias); a refusal names the field."""
     seen: set[int] = set()
-    stack = [(root, 0)]
+    stack: list[tuple[Node, int, str]] = [(root, 0, "")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, where = stack.pop()
         if depth > MAX_DEPTH:
-            raise StoryFileError(
-                f"YAML is nested too deeply (more than {MAX_DEPTH} levels)", line=_line(node)
-            )
+            raise _err(f"YAML is nested too deeply (more than {MAX_DEPTH} levels)", where, node)
         if id(node) in seen:
-            raise StoryFileError("YAML aliases are not allowed", line=_line(node))
+            raise _err("YAML aliases are not allowed", where, node)
         seen.add(id(node))
         if isinstance(node, ScalarNode):
             if node.tag not in _ALLOWED_SCALAR_TAGS:
-                raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))
+                raise _err(f"YAML tag '{node.tag}' is not allowed", where, node)
             if _UNSTORABLE.search(node.value):
-                raise StoryFileError(
-                    "contains a character that cannot be stored (NUL or a lone surrogate escape)",
-                    line=_line(node),
+                raise _err(
+                    "contains a character that cannot be stored (NUL or a lone surrogate escape)", where, node
                 )
         elif isinstance(node, SequenceNode):
             if node.tag != _SEQ:
-                raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))
-            stack.extend((item, depth + 1) for item in node.value)
+                raise _err(f"YAML tag '{node.tag}' is not allowed", where, node)
+            stack.extend((item, depth + 1, f"{where}[{index}]") for index, item in enumerate(node.value))
         elif isinstance(node, MappingNode):
             if node.tag != _MAP:
-                raise StoryFileError(f"YAML tag '{node.tag}' is not allowed", line=_line(node))
+                raise _err(f"YAML tag '{node.tag}' is not allowed", where, node)
             for key, value in node.value:
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
+                name = _key_name(where, key)
+                stack.append((key, depth + 1, name))
+                stack.append((value, depth + 1, name))
         else:  # pragma: no cover
-            raise StoryFileError("unsupported YAML node", line=_line(node))
+            raise _err("unsupported YAML node", where, node)
 
 
 _TOP_KEY = re.compile(r"([^\s#'\"][^:\r\n]*):(?:[ \t]|\r?$)")
@@ -263,29 +279,44 @@ def _blank_before(front: str) -> tuple[str, ...]:
 
 _constructor = yaml.constructor.SafeConstructor()
 
+# What the core schema's constructors raise for a text that an explicit tag forces on them
+# (``!!bool maybe``, ``!!int ''``, ``!!timestamp nonsense``), besides the calendar's own
+# ValueError (2021-02-30) and OverflowError.
+_CONSTRUCT_ERRORS = (ValueError, TypeError, OverflowError, KeyError, IndexError, AttributeError)
+_CONSTRUCTORS = {
+    _INT: ("an integer", _constructor.construct_yaml_int),
+    _FLOAT: ("a number", _constructor.construct_yaml_float),
+    _BOOL: ("true or false", _constructor.construct_yaml_bool),
+    _TIMESTAMP: ("a valid date and time", _constructor.construct_yaml_timestamp),
+}
 
-def _plain_value(node: Node) -> Any:
-    """A node as a plain Python value (dicts keep file order)."""
+
+def _construct(node: ScalarNode, name: str) -> Any:
+    """The value of an int, float, bool or timestamp scalar; refused under ``name`` if its text is not one."""
+    what, construct = _CONSTRUCTORS[node.tag]
+    try:
+        return construct(node)
+    except _CONSTRUCT_ERRORS as exc:
+        # The calendar says why a date is impossible; the other constructors only fail to read the text.
+        why = f" ({exc})" if node.tag == _TIMESTAMP and isinstance(exc, ValueError | OverflowError) else ""
+        raise _err(f"'{node.value}' is not {what}{why}", name, node) from None
+
+
+def _plain_value(node: Node, name: str) -> Any:
+    """A node as a plain Python value (dicts keep file order); ``name`` is its field, for errors."""
     if isinstance(node, ScalarNode):
-        tag = node.tag
-        if tag == _STR:
+        if node.tag == _STR:
             return node.value
-        if tag == _INT:
-            return _constructor.construct_yaml_int(node)
-        if tag == _BOOL:
-            return _constructor.construct_yaml_bool(node)
-        if tag == _NULL:
+        if node.tag == _NULL:
             return None
-        if tag == _FLOAT:
-            return _constructor.construct_yaml_float(node)
-        if tag == _TIMESTAMP:
-            return _constructor.construct_yaml_timestamp(node)
-        raise StoryFileError(f"YAML tag '{tag}' is not allowed", line=_line(node))  # pragma: no cover
+        if node.tag in _CONSTRUCTORS:
+            return _construct(node, name)
+        raise _err(f"YAML tag '{node.tag}' is not allowed", name, node)  # pragma: no cover
     if isinstance(node, SequenceNode):
-        return [_plain_value(item) for item in node.value]
+        return [_plain_value(item, f"{name}[{index}]") for index, item in enumerate(node.value)]
     result = {}
-    for key_node, value_node in _pairs(node, ""):
-        result[key_node.value] = _plain_value(value_node)
+    for key_node, value_node in _pairs(node, name):
+        result[key_node.value] = _plain_value(value_node, _key_name(name, key_node))
     return result
 
 
@@ -293,7 +324,11 @@ def _pairs(node: MappingNode, where: str) -> list[tuple[ScalarNode, Node]]:
     seen: set[str] = set()
     for key_node, _ in node.value:
         if not isinstance(key_node, ScalarNode) or key_node.tag != _STR:
-            raise StoryFileError("keys must be plain strings", field=where, line=_line(key_node))
+            raise _err(
+                f"keys must be plain strings, not {_describe(key_node)} (quote a key to make it a string)",
+                _key_name(where, key_node),
+                key_node,
+            )
         if key_node.value in seen:
             raise StoryFileError(
                 "duplicate key", field=f"{where}.{key_node.value}".lstrip("."), line=_line(key_node)
@@ -351,7 +386,7 @@ def _as_int(node: Node, name: str, *, minimum: int = INT_MIN, maximum: int = INT
         return None
     if not isinstance(node, ScalarNode) or node.tag != _INT:
         raise _err(f"must be an integer, got {_describe(node)}", name, node)
-    value = _constructor.construct_yaml_int(node)
+    value = _construct(node, name)
     if not minimum <= value <= maximum:
         raise _err(f"{value} is out of range ({minimum}..{maximum})", name, node)
     return value
@@ -366,7 +401,7 @@ def _as_bool(node: Node, name: str) -> bool | None:
         return None
     if not isinstance(node, ScalarNode) or node.tag != _BOOL:
         raise _err(f"must be true or false, got {_describe(node)}", name, node)
-    return _constructor.construct_yaml_bool(node)
+    return _construct(node, name)
 
 
 _ISO_DATETIME = re.compile(
@@ -383,11 +418,8 @@ def _as_datetime(node: Node, name: str) -> dt.datetime | None:
         timestamp = ScalarNode(_TIMESTAMP, node.value.strip(), node.start_mark, node.end_mark)
     else:
         raise _err(f"must be a date and time with a time zone, got {_describe(node)}", name, node)
-    try:
-        value = _constructor.construct_yaml_timestamp(timestamp)
-    except (ValueError, TypeError, OverflowError) as exc:
-        # the calendar (2021-02-30), Python's years (0000) or the offset (+25:00) refuse it
-        raise _err(f"'{node.value}' is not a valid date and time ({exc})", name, node) from None
+    # the calendar (2021-02-30), Python's years (0000) or the offset (+25:00) may refuse it
+    value = _construct(timestamp, name)
     if not isinstance(value, dt.datetime) or value.tzinfo is None:
         raise _err("must be a date and time with a time zone (e.g. 2020-06-10T23:46:00Z)", name, node)
     try:
@@ -418,11 +450,7 @@ def _describe(node: Node) -> str:
 
 
 def _check_extra(key: str, node: Node, name: str) -> Any:
-    try:
-        value = _plain_value(node)
-    except (ValueError, OverflowError) as exc:
-        # a date the calendar refuses (2021-02-30) among keys we do not model
-        raise _err(f"is not a valid value ({exc})", name, node) from None
+    value = _plain_value(node, name)
     _check_extra_urls(key, value, name, node)
     return value
 

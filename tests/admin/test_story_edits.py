@@ -4,6 +4,7 @@ through the workflow (version check, audit, editor_touched), and what that means
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -92,6 +93,52 @@ def test_saving_the_change_page_unchanged_writes_nothing(moderator_client, tmp_p
     assert exported(story) == before
     if source == "sample":
         assert exported(story).encode() == text
+
+
+def save_url_encoded_as_the_browser_does(client, story: Story):
+    """A browser sends the change form (it has no file field) URL-encoded, line breaks as CRLF."""
+    page = client.get(change_url(story))
+    assert page.status_code == 200
+    fields = urlencode(form_data(page.content.decode(), "story_form"), doseq=True)
+    return client.post(change_url(story), fields, content_type="application/x-www-form-urlencoded")
+
+
+def test_a_story_with_as_many_related_links_as_a_file_may_hold_saves_unchanged(
+    moderator_client, tmp_path, settings
+):
+    head, related = WHITESPACE_FILE.split("related:\n")
+    link, rest = related.split("\n\n", 1)
+    links = "".join(
+        link.replace("https://other.example/r", f"https://other.example/r{n}") + "\n"
+        for n in range(settings.NEWSROOM_MAX_RELATED_PER_STORY)
+    )
+    import_file(tmp_path, "a.md", f"{head}related:\n{links}\n{rest}")
+    story = Story.objects.get()
+    before = exported(story)
+
+    response = save_url_encoded_as_the_browser_does(moderator_client, story)
+
+    assert response.status_code == 302
+    assert story.related_links.count() == settings.NEWSROOM_MAX_RELATED_PER_STORY
+    assert exported(story) == before
+
+
+@pytest.mark.parametrize("line", ["", "é" * 40])
+def test_a_story_file_as_large_as_allowed_saves_unchanged(moderator_client, tmp_path, settings, line):
+    small = WHITESPACE_FILE.replace('excerpt: "  Leading and trailing spaces.  \\n"\n', "excerpt: |\n")
+    # An empty line of a literal block is one byte of the file, and six in the form: "%0D%0A".
+    piece = f"  {line}\n" if line else "\n"
+    lines = (settings.NEWSROOM_MAX_STORY_FILE_BYTES - len(small.encode()) - 4) // len(piece.encode())
+    text = small.replace("excerpt: |\n", "excerpt: |\n" + piece * lines + "  .\n")
+    assert len(text.encode()) > settings.NEWSROOM_MAX_STORY_FILE_BYTES - 100
+    import_file(tmp_path, "a.md", text)
+    story = Story.objects.get()
+    before = exported(story)
+
+    response = save_url_encoded_as_the_browser_does(moderator_client, story)
+
+    assert response.status_code == 302
+    assert exported(story) == before
 
 
 def test_a_text_edit_keeps_its_whitespace_and_only_that_field_changes(moderator_client, moderator, tmp_path):
