@@ -34,11 +34,11 @@ from django.urls import reverse
 from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from stories.sitemaps import SITEMAPS
 
 from stories import workflow
 from stories.importing import FileResult, StorySource, export_story, import_stories, stories_for_export
 from stories.models import ImportRun, State, Story
+from stories.reader.sitemaps import SITEMAPS
 from stories.seedformat import INT_MAX, INT_MIN, MAX_LENGTH, SCORE_MAX, SCORE_MIN
 from tests.browser_forms import form_data
 from tests.test_export_roundtrip import REALDATA, SEEDS, distinct_files
