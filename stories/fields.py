@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db import models
 
-from .seedformat import MAX_LENGTH
+from .storyfile import MAX_LENGTH
 from .validators import validate_http_url
 
 

@@ -15,7 +15,7 @@ from providers.models import Provider
 
 from .models import ImportRunStory, State, Story, StoryTopic, Topic
 from .search import MAX_QUERY_LENGTH, search_stories
-from .seedformat import ID_MAX
+from .storyfile import ID_MAX
 from .templatetags.reader import plain_text
 
 SORT_ORDERINGS = {

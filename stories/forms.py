@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 
 from .models import Image, RelatedLink, Story, Topic
-from .seedformat import QUEUE_TOPIC_SEPARATOR, SCORE_MAX, SCORE_MIN
+from .storyfile import QUEUE_TOPIC_SEPARATOR, SCORE_MAX, SCORE_MIN
 from .workflow import TRANSITIONS
 
 STALE_MESSAGE = (

@@ -42,7 +42,7 @@ from django.utils import timezone
 from . import audit
 from .importing import CHUNK_BYTES, CHUNK_FILES, StorySource, restore_story
 from .models import AuditEntry, ImportRun, ImportRunStory, Story
-from .seedformat import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
+from .storyfile import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
 from .workflow import CONTENT_FIELDS, EDITORIAL_FIELDS
 
 REVERT_PERMISSION = "stories.publish_story"

@@ -1,8 +1,8 @@
 """Importing story files: the import service, and the mapping between records and rows.
 
 ``import_stories()`` takes story sources (files, directories, standard input),
-parses each with ``stories.seedformat`` and creates or updates the story it
-identifies (``seedformat.identity_key_for``). Each file is atomic; a bad file
+parses each with ``stories.storyfile`` and creates or updates the story it
+identifies (``storyfile.identity_key_for``). Each file is atomic; a bad file
 is reported and the batch goes on. Every non-dry run is recorded as an
 ``ImportRun`` with one ``ImportRunStory`` per story it touched, holding the
 story's previous source record so that the run can be undone
@@ -71,7 +71,7 @@ from .models import (
     StoryTopic,
     Topic,
 )
-from .seedformat import (
+from .storyfile import (
     DEFAULT_BLANK_BEFORE,
     ImageRecord,
     ProviderRecord,

@@ -1,6 +1,6 @@
 """Stories, their topics, related coverage, images, audit trail and import runs.
 
-Source fields mirror the story file format (see ``stories/seedformat/``);
+Source fields mirror the story file format (see ``stories/storyfile/``);
 ``layout`` and ``extra`` keep what the format carries beyond our columns (key
 order, keys we do not model) so that export reproduces a file exactly.
 """
@@ -116,7 +116,7 @@ class StoryQuerySet(models.QuerySet):
 
 
 class Story(models.Model):
-    # Identity: see stories.seedformat.identity_key_for().
+    # Identity: see stories.storyfile.identity_key_for().
     identity_key = models.CharField(max_length=64, unique=True, editable=False)
 
     category = models.CharField(max_length=100, blank=True, validators=[validate_one_line])

@@ -30,7 +30,7 @@ from . import workflow
 from .filters import ModerationFilter, most_used_topic_names
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm, posted_versions, reason_for
 from .models import State, Story, Topic
-from .seedformat import QUEUE_TOPIC_SEPARATOR
+from .storyfile import QUEUE_TOPIC_SEPARATOR
 from .templatetags.images import safe_renditions
 from .templatetags.reader import http_url, plain_text
 from .workflow import TRANSITIONS, Transition, WorkflowError

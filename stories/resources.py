@@ -30,8 +30,8 @@ from import_export import fields, resources, widgets
 
 from . import workflow
 from .models import ImportRun, ImportRunStory, State, Story, Topic
-from .seedformat import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
 from .spreadsheet_files import escape_formula, unescape_formula
+from .storyfile import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
 
 TOPIC_SEPARATOR = SPREADSHEET_TOPIC_SEPARATOR
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")

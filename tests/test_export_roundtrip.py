@@ -18,7 +18,7 @@ from django.db import transaction
 from stories import workflow
 from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
 from stories.models import State, Story
-from stories.seedformat import identity_key_for, parse_story
+from stories.storyfile import identity_key_for, parse_story
 from tests.conftest import make_story, make_topic
 from tests.test_import_command import story_file, write
 
@@ -41,7 +41,7 @@ def typed(value):
 
 
 def data_of(text: str):
-    """What a plain YAML reader sees in a story file, independent of stories.seedformat."""
+    """What a plain YAML reader sees in a story file, independent of stories.storyfile."""
     front = FRONT.match(text).group(1)
     return typed(yaml.load(front, Loader=yaml.CSafeLoader))  # noqa: S506 - CSafeLoader is the safe loader
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from stories import workflow
 from stories.importing import StorySource, import_stories, iter_story_sources
 from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story, Topic
-from stories.seedformat import identity_key_for, parse_story
+from stories.storyfile import identity_key_for, parse_story
 from tests.browser_forms import form_data
 from tests.test_import_command import story_file, write
 

@@ -21,7 +21,7 @@ from stories.admin.story import ImageInline, RelatedLinkInline
 from stories.forms import StoryAdminForm
 from stories.importing import import_stories, iter_story_sources
 from stories.models import ImportRun, RelatedLink, State, Story, Topic
-from stories.seedformat import StoryFileError, parse_story
+from stories.storyfile import StoryFileError, parse_story
 from tests.conftest import make_provider, make_story
 from tests.test_admin_story import change_form_post, change_url
 
