@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from . import audit
 from .importing import CHUNK_BYTES, CHUNK_FILES, StorySource, restore_story
+from .imports.outcomes import ImportOutcome
 from .models import AuditEntry, ImportRun, ImportRunStory, Story
 from .storyfile import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
 from .workflow import CONTENT_FIELDS, EDITORIAL_FIELDS
@@ -102,8 +103,6 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
     if run.status == ImportRun.Status.REVERTED:
         when = f" on {run.reverted_at:%Y-%m-%d %H:%M %Z}" if run.reverted_at else ""
         raise RevertError(f"Import #{run.pk} was already reverted{when}.")
-    if run.dry_run:
-        raise RevertError(f"Import #{run.pk} was a dry run: it wrote nothing to revert.")
     if run.via == ImportRun.Via.SPREADSHEET:
         raise RevertError(
             f"Import #{run.pk} was a spreadsheet import: it records no previous source values, so it "
@@ -127,7 +126,7 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
             report.gone += 1
             continue
         story = Story.objects.select_for_update().get(pk=story.pk)
-        if entry.outcome == ImportRunStory.Outcome.CREATED:
+        if entry.outcome == ImportOutcome.CREATED:
             _undo_create(run, entry, story, actor=actor, report=report)
         elif entry.previous:
             _undo_update(run, entry, story, actor=actor, report=report)
@@ -147,9 +146,9 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
 
 
 _WRITING_OUTCOMES = (
-    ImportRunStory.Outcome.CREATED,
-    ImportRunStory.Outcome.UPDATED,
-    ImportRunStory.Outcome.CONFLICT,
+    ImportOutcome.CREATED,
+    ImportOutcome.UPDATED,
+    ImportOutcome.CONFLICT,
 )
 
 
@@ -172,7 +171,7 @@ def _later_import(story: Story, entry: ImportRunStory) -> ImportRunStory | None:
         ImportRunStory.objects.filter(story=story, id__gt=entry.id, outcome__in=_WRITING_OUTCOMES)
         .exclude(run=entry.run_id)
         .exclude(run__status=ImportRun.Status.REVERTED)
-        .filter(Q(previous__isnull=False) | Q(outcome=ImportRunStory.Outcome.CREATED))
+        .filter(Q(previous__isnull=False) | Q(outcome=ImportOutcome.CREATED))
         .order_by("id")
         .first()
     )

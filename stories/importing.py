@@ -26,7 +26,7 @@ Decisions:
   value, with a conflict, always. A held file's hash is not recorded, so that a
   moderator's import or the command applies it later.
 * ``published`` in a file moves the workflow state only when it flips against
-  the file's previous value (kept in ``Story.layout``): a re-import of the same
+  the file's previous value (kept in ``Story.file_published``): a re-import of the same
   file never undoes a moderator's decision. The move is a workflow transition
   (``workflow.apply_import_state``, audited against the run under the person who
   imported the file); quality, heat and topics of an existing story change through
@@ -59,7 +59,7 @@ from django.utils.text import slugify
 from providers.models import Provider
 
 from . import audit, workflow
-from .images import ORIGIN_UPLOAD, cache_images_for_stories
+from .images import cache_images_for_stories
 from .models import (
     AuditEntry,
     Image,
@@ -419,8 +419,11 @@ def _story_layout(record: StoryRecord, provider: Provider | None) -> dict:
             topics_raw=topics if len(set(topics)) != len(topics) else None,
         )
         | {"blank_before": list(record.blank_before)}
-        | ({"published": record.published} if record.has("published") else {})
     )
+
+
+def _file_published(record: StoryRecord) -> bool | None:
+    return record.published if record.has("published") else None
 
 
 def _related_values(
@@ -622,7 +625,7 @@ def _base_record(story: Story) -> StoryRecord:
             related=None
             if (not related and "related" in nulls)
             else tuple(_related_record(r) for r in related),
-            published=layout.get("published"),
+            published=story.file_published,
             **{k: v for k, v in values.items() if k not in ("published",)},
         )
     )
@@ -643,7 +646,7 @@ def record_from_story(story: Story) -> StoryRecord:
         quality=story.quality,
         heat=story.heat,
         topics=_topics_of(base, story),
-        file_published=(story.layout or {}).get("published"),
+        file_published=story.file_published,
     )
 
 
@@ -748,7 +751,7 @@ def _plan_update(
       conflict when the file differs, unless ``overwrite``. A file that leaves such a key
       out says nothing about it.
     * Everything else is the file's. ``published`` moves the state only when it flips
-      against the file's previous value (kept in ``Story.layout``).
+      against the file's previous value (kept in ``Story.file_published``).
     """
     touched = set(story.editor_touched or [])
     if _lead_image_uploaded(story):
@@ -799,9 +802,7 @@ def _plan_update(
             if bool(record.published) != (story.state == State.PUBLISHED):
                 conflicts.append("published")
         else:
-            flipped = "published" in touched or bool(record.published) != bool(
-                (story.layout or {}).get("published")
-            )
+            flipped = "published" in touched or bool(record.published) != bool(story.file_published)
             if flipped and not record.published and "published" in held:
                 # Taking a story off the reader site is the moderators' decision.
                 conflicts.append("published")
@@ -1233,6 +1234,7 @@ class _Importer:
                 state=state,
                 source_hash=source_hash,
                 layout=_story_layout(record, provider),
+                file_published=_file_published(record),
                 extra=_extra(record),
                 editor_touched=[],
                 created_at=now,
@@ -1308,6 +1310,7 @@ class _Importer:
             state=state,
             source_hash=source_hash,
             layout=_story_layout(record, provider),
+            file_published=_file_published(record),
             extra=_extra(record),
             editor_touched=[],
             **_story_values(record),
@@ -1331,7 +1334,7 @@ class _Importer:
         return FileResult(path=path, outcome=CREATED, story_id=story.pk, changes=changes, title=story.title)
 
     def _update(self, path: str, record: StoryRecord, source_hash: str, story: Story) -> FileResult:
-        if source_hash in (story.layout or {}).get("seen", ()):
+        if source_hash in (story.superseded_hashes or ()):
             # A version of this story that a later file has replaced (e.g. one article filed
             # under two names in the batch): applying it again would flip the story back.
             return FileResult(path=path, outcome=UNCHANGED, story_id=story.pk, title=story.title)
@@ -1342,7 +1345,7 @@ class _Importer:
             quality=story.quality,
             heat=story.heat,
             topics=base.topics or (),
-            file_published=(story.layout or {}).get("published"),
+            file_published=story.file_published,
         )
         plan = _plan_update(
             story,
@@ -1374,9 +1377,12 @@ class _Importer:
             quiet: dict[str, Any] = {}
             if story.source_hash != new_hash:
                 quiet["source_hash"] = new_hash
-            layout = _story_layout(stored, story.provider) | _seen_after(story, new_hash, same_run=same_run)
-            if layout != story.layout:
-                quiet["layout"] = layout
+            bookkeeping = {
+                "layout": _story_layout(stored, story.provider),
+                "file_published": _file_published(stored),
+                "superseded_hashes": _superseded_after(story, new_hash, same_run=same_run),
+            }
+            quiet.update({k: v for k, v in bookkeeping.items() if getattr(story, k) != v})
             if quiet:
                 Story.objects.filter(pk=story.pk).update(**quiet)
             outcome = CONFLICT if conflicts else UNCHANGED
@@ -1403,7 +1409,9 @@ class _Importer:
             provider=provider,
             editor_touched=new_touched,
             source_hash=new_hash,
-            layout=_story_layout(stored, provider) | _seen_after(story, new_hash, same_run=same_run),
+            layout=_story_layout(stored, provider),
+            file_published=_file_published(stored),
+            superseded_hashes=_superseded_after(story, new_hash, same_run=same_run),
             extra=_extra(stored),
         )
         _conditional_update(story, values)
@@ -1635,16 +1643,16 @@ def _add_images(rows: _Rows, images: Sequence[ImageRecord] | None, *, role: str,
 SEEN_HASHES = 16
 
 
-def _seen_after(story: Story, new_hash: str, *, same_run: bool) -> dict:
+def _superseded_after(story: Story, new_hash: str, *, same_run: bool) -> list[str]:
     """Hashes of files that a later file of the same run replaced (e.g. one article filed under
     two names in one batch), so that importing that batch again changes nothing. A file
     replaced by a later run is not remembered: importing it again is a real change."""
     if not same_run:
-        return {}
-    seen = [h for h in (story.layout or {}).get("seen", []) if h != new_hash]
+        return []
+    seen = [h for h in story.superseded_hashes or [] if h != new_hash]
     if story.source_hash and story.source_hash != new_hash and story.source_hash not in seen:
         seen.append(story.source_hash)
-    return {"seen": seen[-SEEN_HASHES:]} if seen else {}
+    return seen[-SEEN_HASHES:]
 
 
 def _db_reason(exc: Exception) -> str:
@@ -1679,9 +1687,7 @@ def _conditional_update(story: Story, values: dict[str, Any]) -> None:
 def _lead_image_uploaded(story: Story) -> bool:
     """Whether an editor replaced the story's lead image (``stories.images.replace_lead_image``)."""
     return any(
-        (image.thumbnails or {}).get("origin") == ORIGIN_UPLOAD
-        for image in story.images.all()
-        if image.role == Image.Role.LEAD and image.related_link_id is None
+        image.origin == Image.Origin.UPLOAD for image in story.lead_images()
     )
 
 
@@ -1746,6 +1752,8 @@ def restore_story(*, story: Story, previous: dict, actor=None, import_run: Impor
         editor_touched=previous["editor_touched"],
         source_hash=previous["source_hash"],
         layout=_story_layout(record, provider),
+        file_published=_file_published(record),
+        superseded_hashes=[],
         extra=_extra(record),
     )
     try:
@@ -1818,7 +1826,7 @@ def import_stories(
             importer.import_all(sources)
             transaction.set_rollback(True)
         return report
-    run = ImportRun.objects.create(started_by=person, via=via, source=source_label, dry_run=False)
+    run = ImportRun.objects.create(started_by=person, via=via, source=source_label)
     report.run = run
     importer = _Importer(
         run=run,

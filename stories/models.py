@@ -2,7 +2,9 @@
 
 Source fields mirror the story file format (see ``stories/storyfile/``);
 ``layout`` and ``extra`` keep what the format carries beyond our columns (key
-order, keys we do not model) so that export reproduces a file exactly.
+order, keys we do not model) so that export reproduces a file exactly. They hold
+formatting only: what drives a decision has a column of its own
+(``Story.file_published``, ``Story.superseded_hashes``, ``Image.origin``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .fields import HttpURLField
+from .imports.outcomes import ImportOutcome
 from .validators import (
     count_validators,
     score_validators,
@@ -88,9 +91,6 @@ class StoryQuerySet(models.QuerySet):
         """Published and inside the go-live/expiry window, whether or not a scheduler ran."""
         return self.filter(live_condition(now or timezone.now()))
 
-    def for_reader(self) -> StoryQuerySet:
-        return self.live()
-
     def with_cards(self, *, topic_limit: int | None = None) -> StoryQuerySet:
         """Everything a story card shows, fetched in a fixed number of queries.
 
@@ -106,9 +106,12 @@ class StoryQuerySet(models.QuerySet):
             topics = models.Prefetch(
                 "story_topics", queryset=first[:topic_limit], to_attr="shown_story_topics"
             )
-        return self.select_related("provider").prefetch_related(
-            topics, models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD))
-        )
+        return self.select_related("provider").prefetch_related(topics, lead_images_prefetch())
+
+
+def lead_images_prefetch() -> models.Prefetch:
+    """The one prefetch that feeds ``Story.lead_image`` without a query per story."""
+    return models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD))
 
 
 # URL columns are nullable on purpose: the story format distinguishes an absent
@@ -143,6 +146,13 @@ class Story(models.Model):
     body = models.TextField(blank=True, help_text="Text after the front matter.")
     layout = models.JSONField(default=dict, blank=True, editable=False)
     extra = models.JSONField(default=dict, blank=True, editable=False)
+    file_published = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The file's published flag when it was last imported (empty: the file had none). "
+        "A re-import moves the state only when the flag flips against it.",
+    )
 
     # Workflow
     state = models.CharField(max_length=20, choices=State.choices, default=State.IN_REVIEW)
@@ -156,6 +166,13 @@ class Story(models.Model):
 
     # Import bookkeeping
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    superseded_hashes = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Hashes of files a later file of the same import replaced (one article under two "
+        "names): importing that batch again changes nothing.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,10 +201,6 @@ class Story(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("stories:detail", kwargs={"pk": self.pk})
 
-    @property
-    def is_published(self) -> bool:
-        return self.state == State.PUBLISHED
-
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return (
@@ -200,6 +213,21 @@ class Story(models.Model):
     def link_url(self) -> str | None:
         """Where the reader goes to read the article: webUrl, or originalUrl for videos."""
         return self.web_url or self.original_url
+
+    def lead_images(self) -> list[Image]:
+        """The story's own images, in order (``lead_images_prefetch`` or any prefetch of
+        ``images`` saves the query); provider logos and related coverage's images are not."""
+        return [image for image in self.images.all() if image.role == Image.Role.LEAD]
+
+    @property
+    def lead_image(self) -> Image | None:
+        """The picture that stands for the story: its first own image."""
+        leads = self.lead_images()
+        return leads[0] if leads else None
+
+    def topic_names(self) -> list[str]:
+        """The story's topic names in order (uses a ``story_topics__topic`` prefetch when there is one)."""
+        return [story_topic.topic.name for story_topic in self.story_topics.all()]
 
 
 class StoryTopic(models.Model):
@@ -263,6 +291,10 @@ class Image(models.Model):
         CACHED = "cached", "Cached"
         FAILED = "failed", "Failed"
 
+    class Origin(models.TextChoices):
+        FETCHED = "fetched", "Fetched from its URL"
+        UPLOAD = "upload", "Uploaded by an editor"
+
     story = models.ForeignKey(Story, on_delete=models.CASCADE, null=True, blank=True, related_name="images")
     related_link = models.ForeignKey(
         RelatedLink, on_delete=models.CASCADE, null=True, blank=True, related_name="images"
@@ -285,6 +317,18 @@ class Image(models.Model):
     local_width = models.PositiveIntegerField(null=True, blank=True)
     local_height = models.PositiveIntegerField(null=True, blank=True)
     thumbnails = models.JSONField(default=dict, blank=True, editable=False)
+    origin = models.CharField(
+        max_length=20,
+        choices=Origin.choices,
+        blank=True,
+        editable=False,
+        help_text="Where the local copy came from (empty: there is none). A re-import keeps an upload.",
+    )
+    source_url = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The address the local copy was made from; another URL means the copy is out of date.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -314,7 +358,6 @@ class ImportRun(models.Model):
     )
     via = models.CharField(max_length=20, choices=Via.choices, default=Via.COMMAND)
     source = models.TextField(blank=True)
-    dry_run = models.BooleanField(default=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -345,18 +388,12 @@ class ImportRun(models.Model):
 class ImportRunStory(models.Model):
     """What one import run did to one story, and what it needs to be undone."""
 
-    class Outcome(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        UNCHANGED = "unchanged", "Unchanged"
-        CONFLICT = "conflict", "Conflict, the story's values kept"
-
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
     story = models.ForeignKey(
         Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_entries"
     )
     path = models.TextField(blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    outcome = models.CharField(max_length=20, choices=ImportOutcome.choices)
     previous = models.JSONField(null=True, blank=True, help_text="The story's source record before this run.")
     conflicts = models.JSONField(
         default=list, blank=True, help_text="Editorial fields kept against the file."
@@ -378,6 +415,26 @@ class ImportRunStory(models.Model):
 class AuditEntry(models.Model):
     """An append-only record of a change to a story: who, when, before, after, why."""
 
+    class Action(models.TextChoices):
+        # The workflow's transitions (stories.workflow.transitions.TRANSITIONS)
+        SUBMIT = "submit", "Submit for review"
+        PUBLISH = "publish", "Publish"
+        UNPUBLISH = "unpublish", "Unpublish"
+        REJECT = "reject", "Reject"
+        REQUEST_CHANGES = "request_changes", "Request changes"
+        # A person's (or a file's) change of a value, the go-live/expiry window, the scheduler
+        EDIT = "edit", "Edit"
+        LEAD_IMAGE = "lead_image", "New lead image"
+        SCHEDULE = "schedule", "Schedule"
+        WENT_LIVE = "went_live", "Went live"
+        EXPIRED = "expired", "Expired"
+        MERGE = "merge", "Merge"
+        # Imports
+        IMPORT = "import", "Created by import"
+        HELD = "held", "Held for a moderator"
+        IMPORT_UNDO = "import_undo", "Import undone"
+        IMPORT_REVERTED = "import_reverted", "Import run reverted"
+
     story = models.ForeignKey(
         Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
     )
@@ -388,7 +445,7 @@ class AuditEntry(models.Model):
     import_run = models.ForeignKey(
         ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
     )
-    action = models.CharField(max_length=40)
+    action = models.CharField(max_length=40, choices=Action.choices)
     field = models.CharField(max_length=40, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)

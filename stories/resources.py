@@ -29,6 +29,7 @@ from django.utils.functional import cached_property
 from import_export import fields, resources, widgets
 
 from . import workflow
+from .imports.outcomes import ImportOutcome
 from .models import ImportRun, ImportRunStory, State, Story, Topic
 from .spreadsheet_files import escape_formula, unescape_formula
 from .storyfile import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
@@ -172,7 +173,6 @@ class StoryResource(resources.ModelResource):
             started_by=self.actor,
             via=ImportRun.Via.SPREADSHEET,
             source=kwargs.get("file_name") or "",
-            dry_run=bool(kwargs.get("dry_run")),
         )
 
     def get_instance(self, instance_loader, row):
@@ -341,7 +341,7 @@ class StoryResource(resources.ModelResource):
                 run=self.import_run,
                 story=instance,
                 path=f"row {kwargs.get('row_number', '')}".strip(),
-                outcome=ImportRunStory.Outcome.UPDATED,
+                outcome=ImportOutcome.UPDATED,
             )
         # Show the values as stored in the preview's diff.
         instance.refresh_from_db()

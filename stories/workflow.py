@@ -547,6 +547,8 @@ _IMAGE_CACHE_RESET = {
     "local_width": None,
     "local_height": None,
     "thumbnails": {},
+    "origin": "",
+    "source_url": "",
 }
 
 

@@ -386,7 +386,7 @@ def test_reimport_keeps_a_lead_image_an_editor_uploaded_and_reports_the_conflict
     assert report.counts["conflicts"] == 1
     assert report.results[0].conflicts == ["images"]
     assert story.excerpt == "New."
-    assert (lead.pk, lead.url, lead.thumbnails["origin"]) == (uploaded.pk, uploaded.url, "upload")
+    assert (lead.pk, lead.url, lead.origin) == (uploaded.pk, uploaded.url, Image.Origin.UPLOAD)
     assert ImportRunStory.objects.get(run=report.run).conflicts == ["images"]
 
 
@@ -401,7 +401,7 @@ def test_overwrite_editorial_replaces_an_uploaded_lead_image_with_the_files(tmp_
     lead = Image.objects.get(role=Image.Role.LEAD)
     assert report.counts["updated"] == 1
     assert lead.url == "https://img.example/alpha.jpg"
-    assert "origin" not in lead.thumbnails
+    assert lead.origin == ""
 
 
 def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote(
