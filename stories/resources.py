@@ -38,16 +38,6 @@ TOPIC_SEPARATOR = SPREADSHEET_TOPIC_SEPARATOR
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
 NEVER_CREATES = "a spreadsheet import never creates stories."
 
-# How a spreadsheet's wanted state maps onto a workflow action, from the current state.
-STATE_ACTIONS: dict[tuple[str, str], str] = {
-    (State.DRAFT, State.IN_REVIEW): workflow.SUBMIT,
-    (State.DRAFT, State.PUBLISHED): workflow.PUBLISH,
-    (State.IN_REVIEW, State.PUBLISHED): workflow.PUBLISH,
-    (State.REJECTED, State.PUBLISHED): workflow.PUBLISH,
-    (State.PUBLISHED, State.IN_REVIEW): workflow.UNPUBLISH,
-    (State.IN_REVIEW, State.REJECTED): workflow.REJECT,
-    (State.IN_REVIEW, State.DRAFT): workflow.REQUEST_CHANGES,
-}
 
 
 class TopicNamesWidget(widgets.Widget):
@@ -263,7 +253,7 @@ class StoryResource(resources.ModelResource):
         elif published_changed:
             target = State.PUBLISHED if published else State.IN_REVIEW
         if target is not None and target != instance.state:
-            action = STATE_ACTIONS.get((instance.state, target))
+            action = workflow.action_between(instance.state, target)
             if action is None:
                 errors["state"] = (
                     f"Cannot move a story from {instance.get_state_display().lower()} to "
