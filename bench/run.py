@@ -127,7 +127,7 @@ def _child(phase: str, directory: Path, jobs: int) -> dict:
 
 def _parse_only(directory: Path) -> None:
     from stories import storyfile
-    from stories.importing import iter_story_sources
+    from stories.imports.sources import iter_story_sources
 
     for source in iter_story_sources([str(directory)]):
         storyfile.parse_story(source.read(), path=source.path)
@@ -137,7 +137,7 @@ def _yaml_only(directory: Path) -> None:
     """Reference only: libyaml's own speed on the front matter, without validation or records."""
     import yaml
 
-    from stories.importing import iter_story_sources
+    from stories.imports.sources import iter_story_sources
 
     for source in iter_story_sources([str(directory)]):
         front = source.read().decode("utf-8").split("---", 2)[1]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .fields import HttpURLField
 from .imports.outcomes import ImportOutcome
+from .storyfile import ImageRecord, RelatedRecord, StoryRecord
 from .validators import (
     count_validators,
     score_validators,
@@ -336,6 +337,19 @@ class Image(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+def _file_columns(record_type, model) -> tuple[str, ...]:
+    """The model's own columns that hold the story file's value of the same name, in the format's order."""
+    columns = {f.name for f in model._meta.concrete_fields if not f.is_relation}
+    return tuple(attr for attr in record_type.FIELDS.values() if attr in columns)
+
+
+# What each row keeps of a story file as it is. Everything else the file holds is a relation
+# (provider, topics, images, related links), the body, or formatting (``layout``, ``extra``).
+STORY_FILE_COLUMNS = _file_columns(StoryRecord, Story)
+RELATED_FILE_COLUMNS = _file_columns(RelatedRecord, RelatedLink)
+IMAGE_FILE_COLUMNS = _file_columns(ImageRecord, Image)
 
 
 class ImportRun(models.Model):

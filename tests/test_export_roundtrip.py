@@ -16,7 +16,9 @@ from django.core.management import call_command
 from django.db import transaction
 
 from stories import workflow
-from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
+from stories.imports.export import export_story, stories_for_export
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
 from stories.models import State, Story
 from stories.storyfile import identity_key_for, parse_story
 from tests.conftest import make_story, make_topic

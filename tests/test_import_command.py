@@ -14,7 +14,10 @@ from django.utils import timezone
 from providers.models import Provider
 from stories import workflow
 from stories.images import replace_lead_image
-from stories.importing import export_story, import_stories, iter_story_sources, restore_story
+from stories.imports.export import export_story
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
+from stories.imports.undo import restore_story
 from stories.models import (
     AuditEntry,
     Image,
@@ -333,24 +336,6 @@ def test_reimport_keeps_editor_quality_and_reports_conflict(tmp_path, editor, cl
     assert entry.conflicts == ["quality"]
 
 
-def test_editor_topics_survive_a_changed_file(tmp_path, editor):
-    write(tmp_path, "a.md", story_file("alpha", topics=("AI",), excerpt="Old.", published=False))
-    run_import(tmp_path)
-    story = Story.objects.get()
-    workflow.update_editorial(
-        story, actor=editor, topics=[Topic.objects.create(name="Robots", slug="robots")]
-    )
-    write(tmp_path, "a.md", story_file("alpha", topics=("AI", "Cloud"), excerpt="New.", published=False))
-
-    report = run_import(tmp_path)
-
-    story.refresh_from_db()
-    assert report.results[0].outcome == "conflict"
-    assert report.results[0].conflicts == ["topics"]
-    assert story.excerpt == "New."
-    assert [st.topic.name for st in story.story_topics.all()] == ["Robots"]
-
-
 def test_overwrite_editorial_lets_the_file_win(tmp_path, editor, cli):
     write(tmp_path, "a.md", story_file("alpha", quality=10))
     run_import(tmp_path)
@@ -440,17 +425,6 @@ def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote
     assert (server.hits["/alpha.jpg"], server.hits["/beta.jpg"]) == (1, 0)
 
 
-def test_editor_unpublish_is_not_undone_by_reimport(tmp_path, moderator):
-    write(tmp_path, "a.md", story_file("alpha", published=True))
-    run_import(tmp_path)
-    workflow.transition(Story.objects.get(), action=workflow.UNPUBLISH, actor=moderator, comment="Wrong.")
-
-    report = run_import(tmp_path)
-
-    assert Story.objects.get().state != State.PUBLISHED
-    assert report.results[0].conflicts == ["published"]
-
-
 def test_file_flipping_published_moves_the_state_with_an_audit_entry(tmp_path):
     write(tmp_path, "a.md", story_file("alpha", published=False))
     run_import(tmp_path)
@@ -517,18 +491,6 @@ def test_a_published_flip_the_workflow_refuses_keeps_the_state_and_reports_a_con
     assert (story.state, story.excerpt) == (State.IN_REVIEW, "New.")
     assert report.results[0].conflicts == ["published"]
     assert not AuditEntry.objects.filter(import_run=report.run, field="state").exists()
-
-
-def test_reimporting_an_unchanged_file_does_not_undo_a_moderators_rejection(tmp_path, moderator):
-    write(tmp_path, "a.md", story_file("alpha", published=False))
-    write(tmp_path, "b.md", story_file("beta", published=False, excerpt="Changes later."))
-    run_import(tmp_path)
-    Story.objects.filter(title="Beta").update(state=State.REJECTED)
-    write(tmp_path, "b.md", story_file("beta", published=False, excerpt="Changed."))
-
-    run_import(tmp_path)
-
-    assert Story.objects.get(title="Beta").state == State.REJECTED
 
 
 def test_import_by_an_editor_without_publish_permission_waits_in_review(tmp_path, editor):

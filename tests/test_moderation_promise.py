@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from stories import workflow
-from stories.importing import import_stories, iter_story_sources
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
 from stories.models import AuditEntry, Image, ImportRun, ImportRunStory, State, Story
 from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic

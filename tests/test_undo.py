@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
 from stories import workflow
-from stories.import_runs import RevertError, revert_import_run
-from stories.importing import import_stories, iter_story_sources
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
+from stories.imports.undo import RevertError, revert_import_run
 from stories.models import AuditEntry, ImportRun, RelatedLink, State, Story, Topic
 
 pytestmark = pytest.mark.django_db
@@ -239,11 +240,8 @@ def test_revert_import_command_refuses_an_editor(tmp_path, editor):
 
 
 def test_a_run_interrupted_by_ctrl_c_is_marked_interrupted_with_its_counts_and_can_be_reverted(
-    tmp_path, moderator, monkeypatch
+    tmp_path, moderator
 ):
-    from stories import importing
-
-    monkeypatch.setattr(importing, "CHUNK_FILES", 1)
     tmp_path.joinpath("a.md").write_text(story_file("alpha"), encoding="utf-8")
     tmp_path.joinpath("b.md").write_text(story_file("beta"), encoding="utf-8")
 
@@ -252,7 +250,7 @@ def test_a_run_interrupted_by_ctrl_c_is_marked_interrupted_with_its_counts_and_c
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        import_stories(interrupted_sources())
+        import_stories(interrupted_sources(), chunk_files=1)
 
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.INTERRUPTED

@@ -19,7 +19,8 @@ from providers.models import Provider
 from stories.admin.images import LeadImageForm
 from stories.admin.story import ImageInline, RelatedLinkInline
 from stories.forms import StoryAdminForm
-from stories.importing import import_stories, iter_story_sources
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
 from stories.models import ImportRun, RelatedLink, State, Story, Topic
 from stories.storyfile import StoryFileError, parse_story
 from tests.conftest import make_provider, make_story

@@ -45,6 +45,7 @@ from .permissions import (
     moderator_only_message,
     topic_held_for_moderator,
 )
+from .plans import Held, Plan, SourceWriter, apply_plan
 from .schedule import ScheduleReport, apply_schedule, due_to_expire, due_to_go_live, schedule
 from .transitions import (
     IMPORT_STATE_COMMENT,
@@ -57,10 +58,8 @@ from .transitions import (
     UNSET,
     Transition,
     action_between,
-    apply_import_state,
     available_transitions,
     import_action,
-    import_state_target,
     may,
     transition,
 )
@@ -79,15 +78,18 @@ __all__ = [
     "UNPUBLISH",
     "UNSET",
     "BulkResult",
+    "Held",
     "ModeratorOnlyError",
+    "Plan",
     "RowChanges",
     "ScheduleReport",
+    "SourceWriter",
     "StaleStoryError",
     "Transition",
     "WorkflowError",
     "action_between",
     "apply_each",
-    "apply_import_state",
+    "apply_plan",
     "apply_schedule",
     "available_transitions",
     "current_topics",
@@ -95,7 +97,6 @@ __all__ = [
     "due_to_go_live",
     "held_for_moderator",
     "import_action",
-    "import_state_target",
     "is_person",
     "may",
     "may_moderate",

@@ -192,7 +192,6 @@ def update_editorial(
     expected_version: int | None = None,
     comment: str = "",
     import_run: ImportRun | None = None,
-    from_file: bool = False,
 ) -> list[str]:
     """Change quality, heat, topics, source ``content`` fields, related links and images; unset
     means unchanged. All or nothing, under one version check.
@@ -203,7 +202,7 @@ def update_editorial(
     to what readers see by someone who is not a moderator raises
     ``ModeratorOnlyError`` and nothing is written.
     """
-    require(actor, EDIT_PERMISSION, "change stories", from_file=from_file)
+    require(actor, EDIT_PERMISSION, "change stories")
     expected = check_version(story, expected_version)
     content = dict(content or {})
     unknown = set(content) - CONTENT_FIELDS
@@ -228,7 +227,7 @@ def update_editorial(
     if not changed:
         return []
     refuse_unless_moderator(story, actor, changed)
-    touched = touched_after(story, actor, changed, from_file=from_file)
+    touched = touched_after(story, actor, changed)
     if touched is not None:
         changes["editor_touched"] = touched
     write_versioned(story, expected=expected, changes=changes)

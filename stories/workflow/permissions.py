@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 
-from stories.models import State, Story, Topic
+from stories.models import STORY_FILE_COLUMNS, State, Story, Topic
 
 from .errors import ModeratorOnlyError
 
@@ -22,25 +22,9 @@ EDIT_PERMISSION = "stories.change_story"
 SUBMIT_PERMISSION = "stories.submit_story"
 IMPORT_PERMISSION = "stories.import_stories"
 
-# Source fields a person may correct through update_editorial(content=...).
-CONTENT_FIELDS = frozenset(
-    {
-        "category",
-        "title",
-        "excerpt",
-        "published_at",
-        "web_url",
-        "original_url",
-        "amp_web_url",
-        "cdn_amp_web_url",
-        "type",
-        "provider",
-        "provider_name",
-        "featured_content",
-        "secured",
-        "body",
-    }
-)
+# Source fields a person may correct through update_editorial(content=...): what a story file
+# gives besides the ranking signals (quality, heat), its provider and its body.
+CONTENT_FIELDS = (frozenset(STORY_FILE_COLUMNS) - {"quality", "heat"}) | {"provider", "provider_name", "body"}
 # A story's rows besides its columns that a person may change (topics: update_editorial;
 # related links and images: RowChanges; the lead image: replace_lead_image).
 PART_FIELDS = ("topics", "related", "images")

@@ -26,7 +26,7 @@ from stories import audit
 from stories.models import AuditEntry, ImportRun, State, Story
 
 from .errors import WorkflowError
-from .permissions import EDIT_PERMISSION, SCHEDULE_PERMISSION, has_perm, may_moderate, require, touched_after
+from .permissions import EDIT_PERMISSION, SCHEDULE_PERMISSION, has_perm, require, touched_after
 from .schedule import record_window, validate_window
 from .versioned import check_version, write_versioned
 
@@ -217,29 +217,3 @@ def transition(
     record_window(story, before_window, window, actor=actor, import_run=import_run, comment=comment)
     return story
 
-
-def import_state_target(state: str, *, published: bool, actor) -> str:
-    """The state a file's flipped ``published`` flag moves a story in ``state`` to (``state``: no move)."""
-    action = import_action(state, published=published, may_publish=may_moderate(actor))
-    return TRANSITIONS[action].target if action else state
-
-
-@transaction.atomic
-def apply_import_state(
-    story: Story, *, published: bool, actor, import_run: ImportRun | None, expected_version: int | None = None
-) -> str | None:
-    """A re-imported file flipped ``published``: make the matching transition."""
-    action = import_action(story.state, published=published, may_publish=may_moderate(actor))
-    if action is None:
-        return None
-    require_transition(actor, action, from_file=True)
-    expected = check_version(story, expected_version)
-    before = story.state
-    changes = state_changes(
-        story, action, actor=actor, comment=IMPORT_STATE_COMMENT, expire_at=story.expire_at, from_file=True
-    )
-    write_versioned(story, expected=expected, changes=changes)
-    record_transition(
-        story, action, before=before, actor=actor, import_run=import_run, comment=IMPORT_STATE_COMMENT
-    )
-    return action

@@ -560,6 +560,7 @@ NOT_FROM_FILES = {
     ("stories.Image", "role"),
     ("stories.Image", "cache_status"),
     ("stories.Image", "local_file"),
+    ("stories.Image", "origin"),
 }
 
 
@@ -693,7 +694,7 @@ def test_topic_names_that_cannot_travel_in_a_list_are_refused(name, why):
 
 
 def test_topic_separators_are_the_ones_the_queue_and_spreadsheets_use():
-    from stories import resources
+    from stories.imports import spreadsheet as resources
     from stories.storyfile import QUEUE_TOPIC_SEPARATOR, SPREADSHEET_TOPIC_SEPARATOR, TOPIC_SEPARATORS
 
     assert resources.TOPIC_SEPARATOR == SPREADSHEET_TOPIC_SEPARATOR

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -11,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from stories.import_runs import parallel_sources
-from stories.importing import FileResult, ImportCrashed, import_stories, iter_story_sources
+from stories.imports.outcomes import FileResult, ImportOutcome
+from stories.imports.service import ImportCrashed, import_stories
+from stories.imports.sources import iter_story_sources
 
 
 class Command(BaseCommand):
@@ -62,19 +62,7 @@ class Command(BaseCommand):
         **options,
     ):
         verbosity = options["verbosity"]
-        actor = None
-        if user is not None:
-            actor = get_user_model().objects.filter(username=user).first()
-            if actor is None:
-                raise CommandError(f"No user named {user!r}.", returncode=2)
-        if jobs < 0:
-            raise CommandError("--jobs must be 0 (one per CPU) or more", returncode=2)
-        jobs = jobs or os.cpu_count() or 1
-        missing = [p for p in paths if p != "-" and not os.path.exists(p)]
-        if missing:
-            raise CommandError(f"{', '.join(missing)}: no such file or directory", returncode=2)
-        if paths.count("-") > 1:
-            raise CommandError("'-' (standard input) can be given once", returncode=2)
+        actor, jobs = _checked_arguments(paths=paths, jobs=jobs, user=user)
 
         progress = None
         if verbosity >= 1 and self.stderr.isatty():
@@ -82,14 +70,15 @@ class Command(BaseCommand):
             progress = _Progress(self.stderr, total=total)
 
         def on_result(result: FileResult) -> None:
-            if progress is not None and (result.outcome in ("failed", "conflict") or verbosity >= 2):
+            failed = result.outcome == ImportOutcome.FAILED
+            conflict = result.outcome == ImportOutcome.CONFLICT
+            if progress is not None and (failed or conflict or verbosity >= 2):
                 progress.clear()
-            if result.outcome == "failed":
+            if failed:
                 self.stderr.write(f"{result.path}: {result.reason}")
-            elif result.outcome == "conflict" and verbosity >= 1:
-                kept = [name for name in result.conflicts if name not in result.held]
-                if kept:
-                    self.stderr.write(f"{result.path}: conflict: kept the editor's {', '.join(kept)}")
+            elif conflict and verbosity >= 1:
+                if result.kept:
+                    self.stderr.write(f"{result.path}: conflict: kept the editor's {', '.join(result.kept)}")
                 if result.held:
                     self.stderr.write(
                         f"{result.path}: conflict: held for a moderator (the story is published): "
@@ -100,18 +89,17 @@ class Command(BaseCommand):
             if progress is not None:
                 progress.tick()
 
-        sources = parallel_sources(iter_story_sources(paths, stdin=sys.stdin.buffer), jobs=jobs)
         try:
-            with contextlib.closing(sources):
-                report = import_stories(
-                    sources,
-                    actor=actor,
-                    source_label=" ".join(paths),
-                    dry_run=dry_run,
-                    overwrite_editorial=overwrite_editorial,
-                    on_result=on_result,
-                    keep_results=False,
-                )
+            report = import_stories(
+                iter_story_sources(paths, stdin=sys.stdin.buffer),
+                actor=actor,
+                source_label=" ".join(paths),
+                dry_run=dry_run,
+                overwrite_editorial=overwrite_editorial,
+                on_result=on_result,
+                keep_results=False,
+                jobs=jobs,
+            )
         except PermissionDenied as exc:
             raise CommandError(f"{user}: {exc}", returncode=2) from None
         except KeyboardInterrupt:
@@ -139,6 +127,23 @@ class Command(BaseCommand):
         self.stdout.write(summary)
         if report.counts["failed"]:
             sys.exit(1)
+
+
+def _checked_arguments(*, paths: list[str], jobs: int, user: str | None):
+    """The user to import as and the number of processes, or a usage error (exit status 2)."""
+    actor = None
+    if user is not None:
+        actor = get_user_model().objects.filter(username=user).first()
+        if actor is None:
+            raise CommandError(f"No user named {user!r}.", returncode=2)
+    if jobs < 0:
+        raise CommandError("--jobs must be 0 (one per CPU) or more", returncode=2)
+    missing = [p for p in paths if p != "-" and not os.path.exists(p)]
+    if missing:
+        raise CommandError(f"{', '.join(missing)}: no such file or directory", returncode=2)
+    if paths.count("-") > 1:
+        raise CommandError("'-' (standard input) can be given once", returncode=2)
+    return actor, jobs or os.cpu_count() or 1
 
 
 class _Progress:

@@ -41,8 +41,9 @@ from django.core.exceptions import SuspiciousFileOperation
 from import_export.formats import base_formats
 from import_export.tmp_storages import BaseStorage
 
+from stories.storyfile import StoryFileError, load_yaml
+
 from . import uploads
-from .storyfile import StoryFileError, load_yaml
 from .uploads import size_text
 
 # OWASP's list for CSV injection, and the full-width forms some spreadsheet programs read the same way.
