@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from stories.imports.outcomes import ImportOutcome
-from stories.models import ImportRun, ImportRunStory, State
+from stories.models import ImportOutcome, ImportRun, ImportRunStory, State
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from stories.imports.outcomes import ImportOutcome
-from stories.models import ImportRun, ImportRunStory
+from stories.models import ImportOutcome, ImportRun, ImportRunStory
 from tests.conftest import make_story
 
 pytestmark = pytest.mark.django_db

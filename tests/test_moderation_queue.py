@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stories import workflow
-from stories.imports.outcomes import ImportOutcome
-from stories.models import AuditEntry, Image, ImportRun, ImportRunStory, State, Story
+from stories.models import AuditEntry, Image, ImportOutcome, ImportRun, ImportRunStory, State, Story
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db

@@ -12,6 +12,6 @@ The modules, in the order the data flows through them:
 - ``undo``: ``revert_import_run()``, through the workflow like any other change;
 - ``export``, ``uploads``, ``preview``, ``spreadsheet``: the other ways stories come and go.
 
-This package's own face is empty on purpose: ``stories.models`` imports ``outcomes``, so
-importing the package must not pull in the rest.
+Import what you need from its module: the package itself imports nothing, so that using one
+part (the admin's preview, the command, the spreadsheet) does not load the rest.
 """

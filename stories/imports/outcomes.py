@@ -1,32 +1,12 @@
-"""What an import did with each file: one vocabulary for the importer, the runs, the admin and the command."""
+"""What an import did with each file (``ImportOutcome``, declared with the runs that record it), and
+the report of a whole import."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db import models
-
-if TYPE_CHECKING:
-    from stories.models import ImportRun
-
-
-class ImportOutcome(models.TextChoices):
-    CREATED = "created", "Created"
-    UPDATED = "updated", "Updated"
-    UNCHANGED = "unchanged", "Unchanged"
-    CONFLICT = "conflict", "Conflict, the story's values kept"
-    FAILED = "failed", "Failed"
-
-    @property
-    def count_key(self) -> str:
-        """The name of this outcome's count in ``ImportReport.counts`` and on ``ImportRun``."""
-        return "conflicts" if self is ImportOutcome.CONFLICT else self.value
-
-    @property
-    def wrote(self) -> bool:
-        """Whether a file with this outcome may have written to its story."""
-        return self in (ImportOutcome.CREATED, ImportOutcome.UPDATED, ImportOutcome.CONFLICT)
+from stories.models import ImportOutcome, ImportRun
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Stories, their topics, related coverage, images, audit trail and import runs.
+"""Stories, their topics, related coverage and images.
 
 Source fields mirror the story file format (see ``stories/storyfile/``);
 ``layout`` and ``extra`` keep what the format carries beyond our columns (key
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
-from .fields import HttpURLField
-from .imports.outcomes import ImportOutcome
-from .storyfile import ImageRecord, RelatedRecord, StoryRecord
-from .validators import (
+from stories.fields import HttpURLField
+from stories.storyfile import ImageRecord, RelatedRecord, StoryRecord
+from stories.validators import (
     count_validators,
     score_validators,
     validate_one_line,
@@ -350,127 +348,3 @@ def _file_columns(record_type, model) -> tuple[str, ...]:
 STORY_FILE_COLUMNS = _file_columns(StoryRecord, Story)
 RELATED_FILE_COLUMNS = _file_columns(RelatedRecord, RelatedLink)
 IMAGE_FILE_COLUMNS = _file_columns(ImageRecord, Image)
-
-
-class ImportRun(models.Model):
-    """One import of a batch of story files, from the command line or the admin."""
-
-    class Via(models.TextChoices):
-        COMMAND = "command", "Command line"
-        ADMIN = "admin", "Admin upload"
-        SPREADSHEET = "spreadsheet", "Spreadsheet"
-
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        REVERTED = "reverted", "Reverted"
-        INTERRUPTED = "interrupted", "Interrupted"
-        CRASHED = "crashed", "Crashed"
-
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    via = models.CharField(max_length=20, choices=Via.choices, default=Via.COMMAND)
-    source = models.TextField(blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    conflicts = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    failures = models.JSONField(default=list, blank=True, help_text="[{path, reason}] for each failed file.")
-    error = models.TextField(blank=True, help_text="Why the run stopped, when it crashed.")
-    reverted_at = models.DateTimeField(null=True, blank=True)
-    reverted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    stories = models.ManyToManyField(Story, through="ImportRunStory", related_name="import_runs", blank=True)
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"Import #{self.pk} ({self.get_via_display()}, {self.started_at:%Y-%m-%d %H:%M})"
-
-    @property
-    def duration(self):
-        return (self.finished_at - self.started_at) if self.finished_at else None
-
-
-class ImportRunStory(models.Model):
-    """What one import run did to one story, and what it needs to be undone."""
-
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
-    story = models.ForeignKey(
-        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_entries"
-    )
-    path = models.TextField(blank=True)
-    outcome = models.CharField(max_length=20, choices=ImportOutcome.choices)
-    previous = models.JSONField(null=True, blank=True, help_text="The story's source record before this run.")
-    conflicts = models.JSONField(
-        default=list, blank=True, help_text="Editorial fields kept against the file."
-    )
-    held = models.JSONField(
-        default=list,
-        blank=True,
-        help_text="Those of the conflicts held for a moderator: the story is published and the "
-        "person who imported the file may not change what readers see.",
-    )
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.path or self.story_id}: {self.get_outcome_display()}"
-
-
-class AuditEntry(models.Model):
-    """An append-only record of a change to a story: who, when, before, after, why."""
-
-    class Action(models.TextChoices):
-        # The workflow's transitions (stories.workflow.transitions.TRANSITIONS)
-        SUBMIT = "submit", "Submit for review"
-        PUBLISH = "publish", "Publish"
-        UNPUBLISH = "unpublish", "Unpublish"
-        REJECT = "reject", "Reject"
-        REQUEST_CHANGES = "request_changes", "Request changes"
-        # A person's (or a file's) change of a value, the go-live/expiry window, the scheduler
-        EDIT = "edit", "Edit"
-        LEAD_IMAGE = "lead_image", "New lead image"
-        SCHEDULE = "schedule", "Schedule"
-        WENT_LIVE = "went_live", "Went live"
-        EXPIRED = "expired", "Expired"
-        MERGE = "merge", "Merge"
-        # Imports
-        IMPORT = "import", "Created by import"
-        HELD = "held", "Held for a moderator"
-        IMPORT_UNDO = "import_undo", "Import undone"
-        IMPORT_REVERTED = "import_reverted", "Import run reverted"
-
-    story = models.ForeignKey(
-        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
-    )
-    story_title = models.CharField(max_length=1000, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    import_run = models.ForeignKey(
-        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
-    )
-    action = models.CharField(max_length=40, choices=Action.choices)
-    field = models.CharField(max_length=40, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    comment = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["story", "-created_at"], name="audit_story_created")]
-
-    def __str__(self) -> str:
-        who = self.actor or (f"import #{self.import_run_id}" if self.import_run_id else "system")
-        return f"{self.created_at:%Y-%m-%d %H:%M} {who}: {self.action} {self.field}".strip()
