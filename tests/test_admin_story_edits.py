@@ -16,7 +16,7 @@ from stories.imports.undo import revert_import_run
 from stories.models import AuditEntry, Image, RelatedLink, State, Story
 from tests.browser_forms import form_data
 from tests.conftest import make_story
-from tests.test_import_command import story_file
+from tests.imports.test_import_command import story_file
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from stories.imports.sources import StorySource, iter_story_sources
 from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story, Topic
 from stories.storyfile import identity_key_for, parse_story
 from tests.browser_forms import form_data
-from tests.test_import_command import story_file, write
+from tests.imports.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
 

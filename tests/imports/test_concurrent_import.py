@@ -15,7 +15,7 @@ from providers.models import Provider
 from stories.models import ImportRun, Story, Topic
 from stories.storyfile import parse_story
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.postgres,

@@ -22,7 +22,7 @@ from stories.imports.sources import iter_story_sources
 from stories.models import State, Story
 from stories.storyfile import identity_key_for, parse_story
 from tests.conftest import make_story, make_topic
-from tests.test_import_command import story_file, write
+from tests.imports.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
 

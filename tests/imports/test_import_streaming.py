@@ -22,7 +22,7 @@ from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
 from stories.models import Story
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def snapshot() -> dict[str, str]:
