@@ -124,16 +124,20 @@ class Preview:
     applicable: bool
 
 
-def preview_upload(upload: uploads.StoredUpload, *, actor) -> Preview:
-    """Import the upload as a dry run, keep its fingerprint with it, and describe each file."""
-    report = import_stories(
+def _import(upload: uploads.StoredUpload, *, actor, dry_run: bool) -> ImportReport:
+    return import_stories(
         upload_sources(upload),
         actor=actor,
         via=ImportRun.Via.ADMIN,
         source_label=upload.label,
-        dry_run=True,
+        dry_run=dry_run,
         collect_changes=True,
     )
+
+
+def preview_upload(upload: uploads.StoredUpload, *, actor) -> Preview:
+    """Import the upload as a dry run, keep its fingerprint with it, and describe each file."""
+    report = _import(upload, actor=actor, dry_run=True)
     upload.fingerprint = uploads.fingerprint(outcome_records(report.results))
     upload.save_meta()
     created = {r.story_id for r in report.results if r.outcome == ImportOutcome.CREATED}
@@ -152,13 +156,7 @@ def preview_upload(upload: uploads.StoredUpload, *, actor) -> Preview:
 @transaction.atomic
 def apply_upload(upload: uploads.StoredUpload, *, actor) -> ImportReport:
     """Import the stored files for real, or roll back and raise PreviewMismatch if the outcome changed."""
-    report = import_stories(
-        upload_sources(upload),
-        actor=actor,
-        via=ImportRun.Via.ADMIN,
-        source_label=upload.label,
-        collect_changes=True,
-    )
+    report = _import(upload, actor=actor, dry_run=False)
     if uploads.fingerprint(outcome_records(report.results)) != upload.fingerprint:
         raise PreviewMismatch
     return report

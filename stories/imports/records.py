@@ -272,12 +272,7 @@ def with_editorial(
     return replace(record, **changes)
 
 
-def record_from_story(story: Story) -> StoryRecord:
-    """The story as a record, editorial fields showing their current values.
-
-    Use a story from ``stories_with_rows()`` to avoid a query per relation.
-    """
-    base = base_record(story)
+def _current(story: Story, base: StoryRecord) -> StoryRecord:
     return with_editorial(
         base,
         state=story.state,
@@ -286,6 +281,14 @@ def record_from_story(story: Story) -> StoryRecord:
         topics=base.topics or (),
         file_published=story.file_published,
     )
+
+
+def record_from_story(story: Story) -> StoryRecord:
+    """The story as a record, editorial fields showing their current values.
+
+    Use a story from ``stories_with_rows()`` to avoid a query per relation.
+    """
+    return _current(story, base_record(story))
 
 
 @dataclass(frozen=True)
@@ -329,14 +332,7 @@ def stored_story(story: Story) -> StoredStory:
         source_hash=story.source_hash,
         superseded_hashes=tuple(story.superseded_hashes or ()),
         base=base,
-        current=with_editorial(
-            base,
-            state=story.state,
-            quality=story.quality,
-            heat=story.heat,
-            topics=base.topics or (),
-            file_published=story.file_published,
-        ),
+        current=_current(story, base),
     )
 
 
