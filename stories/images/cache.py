@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..audit import record
-from ..models import Image, Story
+from ..models import AuditEntry, Image, Story
 from .fetch import FetchPolicy, ImageRejected, fetch_image_bytes
 from .process import CachedCopy, store_image, url_key
 
@@ -252,7 +252,7 @@ def replace_lead_image(*, story: Story, data: bytes, actor, title: str = "", com
     lead.thumbnails = copy.thumbnails
     lead.save()
     record(
-        story=story, action="lead_image", actor=actor, field="images",
+        story=story, action=AuditEntry.Action.LEAD_IMAGE, actor=actor, field="images",
         before=before, after=_image_summary(lead), comment=comment,
     )
     return lead

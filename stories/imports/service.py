@@ -59,7 +59,7 @@ def _db_reason(exc: Exception) -> str:
     return f"the database refused the story: {message or type(exc).__name__}"
 
 
-class _Importer:
+class _Batch:
     """One run's state: the references it has seen, the stories it wrote, the rows of its run."""
 
     def __init__(self, *, run, actor, overwrite: bool, collect: bool, on_result, report: ImportReport):
@@ -329,16 +329,16 @@ def import_stories(
     try:
         if dry_run:
             with transaction.atomic():
-                _Importer(run=None, on_result=on_result, report=report, **options).import_all(chunks)
+                _Batch(run=None, on_result=on_result, report=report, **options).import_all(chunks)
                 transaction.set_rollback(True)
             return report
         report.run = run = ImportRun.objects.create(started_by=person, via=via, source=source_label)
-        importer = _Importer(run=run, on_result=on_result, report=report, **options)
+        batch = _Batch(run=run, on_result=on_result, report=report, **options)
         status = ImportRun.Status.FINISHED
         try:
-            importer.import_all(chunks)
+            batch.import_all(chunks)
             # Created or updated stories only; does nothing unless the setting is on, and runs after commit.
-            cache_images_for_stories(sorted(importer.written))
+            cache_images_for_stories(sorted(batch.written))
         except KeyboardInterrupt:
             status = ImportRun.Status.INTERRUPTED
             raise

@@ -30,6 +30,8 @@ from .rows import (
     story_layout,
 )
 
+# The parts of a story besides its row that a file's record rewrites (``write_parts``).
+EVERY_PART = frozenset({"images", "provider_images", "related"})
 # Any constant works; it names the lock concurrent imports queue on (PostgreSQL advisory lock).
 IMPORT_LOCK_KEY = 0x4E57494D
 # Columns the import looks rows up by, per table (see refresh_lookup_statistics).
@@ -258,9 +260,6 @@ def write_parts(story: Story, record: StoryRecord, parts: frozenset[str], *, ref
                 new_images += image_rows(item.provider.images, role=Image.Role.PROVIDER, related_link=link)
     if new_images:
         Image.objects.bulk_create(new_images)
-
-
-EVERY_PART = frozenset({"images", "provider_images", "related"})
 
 
 class StoryWriter:

@@ -425,6 +425,25 @@ def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote
     assert (server.hits["/alpha.jpg"], server.hits["/beta.jpg"]) == (1, 0)
 
 
+def test_an_updated_file_is_applied_with_one_versioned_write_whatever_it_changes(tmp_path):
+    write(tmp_path, "a.md", story_file("alpha", published=False, quality=10, excerpt="Old."))
+    run_import(tmp_path)
+    write(
+        tmp_path,
+        "a.md",
+        story_file("alpha", published=True, quality=30, topics=("AI", "Cloud"), excerpt="New.", related=True),
+    )
+
+    report = run_import(tmp_path)
+
+    story = Story.objects.get()
+    assert report.counts["updated"] == 1
+    assert (story.state, story.quality, story.excerpt) == (State.PUBLISHED, 30, "New.")
+    assert story.version == 2  # content, state, quality and topics: one write
+    audited = {e.field for e in AuditEntry.objects.filter(import_run=report.run)}
+    assert audited == {"state", "quality", "topics"}
+
+
 def test_file_flipping_published_moves_the_state_with_an_audit_entry(tmp_path):
     write(tmp_path, "a.md", story_file("alpha", published=False))
     run_import(tmp_path)
