@@ -7,7 +7,7 @@ For each requested batch size N the script
    default, or a ``bench_<pid>_<n>`` database on the PostgreSQL server ``DATABASE_URL``
    points at (the database named in the URL is never touched) — and migrates it;
 3. runs each phase in a fresh child process, so that peak memory is that phase's own:
-   parse only (every file through ``stories.seedformat`` with the C loader, one process;
+   parse only (every file through ``stories.storyfile`` with the C loader, one process;
    the ratios are to this time), a reference row with bare ``yaml.load`` of the front matter,
    ``import_stories`` of the whole batch, the same command again on the unchanged batch,
    then again after 10 % of the files were rewritten as newer versions;
@@ -126,18 +126,18 @@ def _child(phase: str, directory: Path, jobs: int) -> dict:
 
 
 def _parse_only(directory: Path) -> None:
-    from stories import seedformat
-    from stories.importing import iter_story_sources
+    from stories import storyfile
+    from stories.imports.sources import iter_story_sources
 
     for source in iter_story_sources([str(directory)]):
-        seedformat.parse_story(source.read(), path=source.path)
+        storyfile.parse_story(source.read(), path=source.path)
 
 
 def _yaml_only(directory: Path) -> None:
     """Reference only: libyaml's own speed on the front matter, without validation or records."""
     import yaml
 
-    from stories.importing import iter_story_sources
+    from stories.imports.sources import iter_story_sources
 
     for source in iter_story_sources([str(directory)]):
         front = source.read().decode("utf-8").split("---", 2)[1]

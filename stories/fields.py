@@ -6,7 +6,7 @@ from django import forms
 
 from newsroom import fields
 
-from .seedformat import MAX_LENGTH
+from .storyfile import MAX_LENGTH
 from .validators import validate_http_url
 
 

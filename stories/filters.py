@@ -17,7 +17,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.choices import CallableChoiceIterator
 
-from .seedformat import ID_MAX
+from .storyfile import ID_MAX
 from .templatetags.reader import plain_text
 
 # A filter form offers the most used topics, providers and types, not every one there is

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from django import forms
 
-from .seedformat import SCORE_MAX, SCORE_MIN
+from .storyfile import SCORE_MAX, SCORE_MIN
 
 
 def version_field_name(pk) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from .seedformat import INT_MAX, SCORE_MAX, SCORE_MIN, one_line_problem, topic_name_problem, url_problem
+from .storyfile import INT_MAX, SCORE_MAX, SCORE_MIN, one_line_problem, topic_name_problem, url_problem
 
 
 def _refuse(reason: str | None, code: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from stories.models import ImportRun, ImportRunStory, State
+from stories.models import ImportOutcome, ImportRun, ImportRunStory, State
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_a_real_import_run_still_opens_as_a_batch(moderator_client):
     story = make_story(title="From the run", state=State.IN_REVIEW)
     make_story(title="From elsewhere", state=State.IN_REVIEW)
     run = ImportRun.objects.create()
-    ImportRunStory.objects.create(run=run, story=story, outcome=ImportRunStory.Outcome.CREATED)
+    ImportRunStory.objects.create(run=run, story=story, outcome=ImportOutcome.CREATED)
 
     body = moderator_client.get(reverse("moderation:queue") + f"?import_run={run.pk}").content.decode()
 

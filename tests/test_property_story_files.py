@@ -36,12 +36,15 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from stories import workflow
-from stories.importing import FileResult, StorySource, export_story, import_stories, stories_for_export
+from stories.imports.export import export_story, stories_for_export
+from stories.imports.outcomes import FileResult
+from stories.imports.service import import_stories
+from stories.imports.sources import StorySource
 from stories.models import ImportRun, State, Story
 from stories.reader.sitemaps import SITEMAPS
-from stories.seedformat import INT_MAX, INT_MIN, MAX_LENGTH, SCORE_MAX, SCORE_MIN
+from stories.storyfile import INT_MAX, INT_MIN, MAX_LENGTH, SCORE_MAX, SCORE_MIN
 from tests.browser_forms import form_data
-from tests.test_export_roundtrip import REALDATA, SEEDS, distinct_files
+from tests.imports.test_export_roundtrip import REALDATA, SEEDS, distinct_files
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +83,7 @@ def corpus(root: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
 
 @cache
 def front_matter_of(path: Path) -> dict:
-    """The front matter as a plain YAML reader sees it, independent of stories.seedformat."""
+    """The front matter as a plain YAML reader sees it, independent of stories.storyfile."""
     text = path.read_bytes().decode("utf-8")
     return yaml.load(FRONT.match(text).group(1), Loader=yaml.CSafeLoader)  # noqa: S506 - the safe loader
 

@@ -13,8 +13,8 @@ from django.urls import reverse
 from import_export.formats.base_formats import CSV
 from openpyxl import load_workbook
 
+from stories.imports.spreadsheet import StoryResource
 from stories.models import AuditEntry, ImportRun, State, Story
-from stories.resources import StoryResource
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db

@@ -19,9 +19,8 @@ from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from stories.admin.spreadsheet import SPREADSHEET_FORMATS
-from stories.models import AuditEntry, ImportRun, State, Story
-from stories.resources import StoryResource
-from stories.spreadsheet_files import (
+from stories.imports.spreadsheet import StoryResource
+from stories.imports.spreadsheet_files import (
     FORMULA_TRIGGERS,
     SafeCSV,
     SpreadsheetLimits,
@@ -29,6 +28,7 @@ from stories.spreadsheet_files import (
     escape_formula,
     unescape_formula,
 )
+from stories.models import AuditEntry, ImportRun, State, Story
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,10 @@ from providers.models import Provider
 from stories.admin.forms import ProviderForm, StoryAdminForm
 from stories.admin.images import LeadImageForm
 from stories.admin.inlines import ImageInline, RelatedLinkInline
-from stories.importing import import_stories, iter_story_sources
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
 from stories.models import ImportRun, RelatedLink, State, Story, Topic
-from stories.seedformat import StoryFileError, parse_story
+from stories.storyfile import StoryFileError, parse_story
 from tests.admin.test_story import change_form_post, change_url
 from tests.conftest import make_provider, make_story
 

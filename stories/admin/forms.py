@@ -2,7 +2,8 @@
 the bulk action pages, and the provider form.
 
 The story forms carry the version they were rendered with; a submission made stale
-meanwhile is refused (``STALE_MESSAGE``) instead of applied blindly.
+meanwhile is refused with the workflow's one stale message (``workflow.stale_message``)
+instead of applied blindly.
 """
 
 from __future__ import annotations
@@ -17,13 +18,7 @@ from ..fields import HttpURLFormField
 from ..forms import posted_versions, score_field
 from ..models import Image, RelatedLink, Story, Topic
 from ..validators import count_validators, validate_one_line
-from ..workflow import TRANSITIONS
-
-STALE_MESSAGE = (
-    "This story was changed by someone else since you opened it (now version {current}, you had "
-    "version {seen}). Your changes were not saved; reload the page to see the newer data."
-)
-
+from ..workflow import TRANSITIONS, stale_message
 
 
 def ordered_topics(pks) -> list[Topic]:
@@ -133,7 +128,8 @@ class StoryAdminForm(ExactChangesMixin, forms.ModelForm):
             seen = cleaned.get("expected_version")
             current = Story.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
             if seen is None or seen != current:
-                raise forms.ValidationError(STALE_MESSAGE.format(current=current, seen=seen), code="stale")
+                message = stale_message(self.instance, seen=seen, current=current)
+                raise forms.ValidationError(message, code="stale")
         return cleaned
 
     def chosen_topics(self) -> list[Topic]:
@@ -165,7 +161,7 @@ class StoryChangelistForm(ExactChangesMixin, forms.ModelForm):
         cleaned = super().clean()
         self.expected_version = posted_versions(self.data, [self.instance.pk]).get(self.instance.pk)
         if self.has_changed() and self.expected_version != self.instance.version:
-            message = STALE_MESSAGE.format(current=self.instance.version, seen=self.expected_version)
+            message = stale_message(self.instance, seen=self.expected_version, current=self.instance.version)
             target = next((name for name in ("quality", "heat") if name in self.changed_data), None)
             self.add_error(target, forms.ValidationError(message, code="stale"))
         return cleaned

@@ -41,13 +41,13 @@ class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
         "__str__", "started_at", "via", "started_by", "short_source", "status",
         "created", "updated", "unchanged", "conflicts", "failed", "duration_display",
     )
-    list_filter = ("via", "status", "dry_run", "started_at")
+    list_filter = ("via", "status", "started_at")
     list_select_related = ("started_by", "reverted_by")
     search_fields = ("source", "started_by__username")
     date_hierarchy = "started_at"
     change_list_template = "admin/stories/importrun/change_list.html"
     fieldsets = (
-        (None, {"fields": ("via", "source", "started_by", "status", "dry_run")}),
+        (None, {"fields": ("via", "source", "started_by", "status")}),
         ("When", {"fields": ("started_at", "finished_at", "duration_display", "reverted_at", "reverted_by")}),
         ("Counts", {"fields": ("created", "updated", "unchanged", "conflicts", "failed")}),
         ("Stories", {"fields": ("stories_links", "entries_table")}),
@@ -57,7 +57,7 @@ class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
     def get_readonly_fields(self, request, obj=None):
         # Runs are a record written by the importer: nothing on this page is editable.
         return [
-            "via", "source", "started_by", "status", "dry_run", "started_at", "finished_at",
+            "via", "source", "started_by", "status", "started_at", "finished_at",
             "duration_display", "reverted_at", "reverted_by", "created", "updated", "unchanged",
             "conflicts", "failed", "stories_links", "entries_table", "error", "failures_table",
         ]

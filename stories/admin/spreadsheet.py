@@ -3,9 +3,9 @@
 ``StorySpreadsheetMixin`` goes on the Story admin: an *Export* button that
 exports the current filter and search, an *Export selected stories* action for
 a selection, and an *Import* button whose preview/confirm changes editorial
-fields through ``stories.resources.StoryResource`` (and so through the workflow).
+fields through ``stories.imports.spreadsheet.StoryResource`` (and so through the workflow).
 
-Files are untrusted (``stories.spreadsheet_files``): the upload is stopped while
+Files are untrusted (``stories.imports.spreadsheet_files``): the upload is stopped while
 it streams in past the size limit, a file over the size or row limit is refused
 on the form before it is kept, and between preview and confirm it waits in a
 private storage under a random name that the confirm form carries signed for
@@ -28,9 +28,9 @@ from django.views.decorators.http import require_POST
 from import_export.admin import ExportActionMixin, ImportMixin
 from import_export.forms import ConfirmImportForm, ImportForm
 
-from .. import uploads
-from ..resources import EDITORIAL_COLUMNS, TOPIC_SEPARATOR, StoryResource
-from ..spreadsheet_files import FORMATS, PrivateTmpStorage, SpreadsheetLimits, SpreadsheetRefused
+from ..imports import uploads
+from ..imports.spreadsheet import EDITORIAL_COLUMNS, TOPIC_SEPARATOR, StoryResource
+from ..imports.spreadsheet_files import FORMATS, PrivateTmpStorage, SpreadsheetLimits, SpreadsheetRefused
 
 SPREADSHEET_FORMATS = FORMATS
 SIGNING_SALT = "stories.spreadsheet-import"

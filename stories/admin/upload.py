@@ -2,7 +2,8 @@
 
 - ``upload/``: an editor (``stories.import_stories``) sends story files or
   ``.zip`` archives; they are checked and stored server-side
-  (``stories.uploads``), then imported as a dry run and shown as a preview.
+  (``stories.imports.uploads``), then imported as a dry run and shown as a preview
+  (``stories.imports.preview``).
 - ``upload/<token>/confirm/``: imports the stored files for real, inside one
   transaction, and refuses (rolling everything back) if the outcome differs
   from the preview the user saw.
@@ -23,9 +24,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from .. import uploads
-from ..models import ImportRun
-from .imports import OUTCOMES, PreviewMismatch, apply_upload, outcome_records, preview_row, upload_sources
+from ..imports import uploads
+from ..imports.preview import PreviewMismatch, apply_upload, preview_upload
 
 IMPORT_PERMISSION = "stories.import_stories"
 
@@ -123,23 +123,7 @@ class StoryFileUploadMixin:
         return self._preview(request, upload)
 
     def _preview(self, request, upload: uploads.StoredUpload, *, refusal: str = "") -> HttpResponse:
-        from ..importing import import_stories
-
-        report = import_stories(
-            upload_sources(upload),
-            actor=request.user,
-            via=ImportRun.Via.ADMIN,
-            source_label=upload.label,
-            dry_run=True,
-            collect_changes=True,
-        )
-        upload.fingerprint = uploads.fingerprint(outcome_records(report.results))
-        upload.save_meta()
-        created = {r.story_id for r in report.results if r.outcome == "created"}
-        rows = [preview_row(result, created=created) for result in report.results]
-        counts = dict.fromkeys(OUTCOMES, 0)
-        for row in rows:
-            counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+        preview = preview_upload(upload, actor=request.user)
         return TemplateResponse(
             request,
             "admin/stories/importrun/preview.html",
@@ -147,11 +131,11 @@ class StoryFileUploadMixin:
                 request,
                 title="Preview of the upload",
                 upload=upload,
-                rows=rows,
-                counts=counts,
-                held_count=sum(1 for row in rows if row["held"]),
+                rows=preview.rows,
+                counts=preview.counts,
+                held_count=preview.held_count,
                 refusal=refusal,
-                applicable=any(row["outcome"] in ("created", "updated", "conflict") for row in rows),
+                applicable=preview.applicable,
             ),
         )
 

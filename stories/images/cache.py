@@ -16,21 +16,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..audit import record
-from ..models import Image, Story
+from ..models import AuditEntry, Image, Story
 from .fetch import FetchPolicy, ImageRejected, fetch_image_bytes
 from .process import CachedCopy, store_image, url_key
 
 logger = logging.getLogger(__name__)
 
-# The origin of a cached copy, kept in Image.thumbnails.
-ORIGIN_FETCHED = "fetched"
-ORIGIN_UPLOAD = "upload"
+ORIGIN_FETCHED = Image.Origin.FETCHED
+ORIGIN_UPLOAD = Image.Origin.UPLOAD
 
 
 def fetch_and_store(url: str, *, policy: FetchPolicy) -> CachedCopy:
-    copy = store_image(fetch_image_bytes(url, policy=policy), key=url_key(url), policy=policy)
-    copy.thumbnails.update(origin=ORIGIN_FETCHED, source_url=url)
-    return copy
+    return store_image(fetch_image_bytes(url, policy=policy), key=url_key(url), policy=policy)
 
 
 # --------------------------------------------------------------------------- the cache run
@@ -62,15 +59,17 @@ def _scope(story_ids: Iterable[int] | None):
     return images
 
 
-def _needs_fetch(status: str, url: str, thumbnails: dict, *, retry_failed: bool, force: bool) -> bool:
-    if (thumbnails or {}).get("origin") == ORIGIN_UPLOAD:
+def _needs_fetch(
+    status: str, url: str, origin: str, source_url: str, *, retry_failed: bool, force: bool
+) -> bool:
+    if origin == Image.Origin.UPLOAD:
         return False  # an editor's upload has nothing to fetch
     if force or status == Image.CacheStatus.PENDING:
         return True
     if status == Image.CacheStatus.FAILED:
         return retry_failed
     # Cached, but for another URL: the file's image changed since.
-    return (thumbnails or {}).get("source_url") != url
+    return source_url != url
 
 
 def cache_images(
@@ -92,13 +91,14 @@ def cache_images(
     report = CacheReport()
     by_url: dict[str, list[int]] = {}
     cached_before: set[int] = set()
-    rows = _scope(story_ids).values_list("pk", "url", "cache_status", "thumbnails")
-    for pk, url, status, thumbnails in rows:
-        if not url or not _needs_fetch(status, url, thumbnails, retry_failed=retry_failed, force=force):
+    rows = _scope(story_ids).values_list("pk", "url", "cache_status", "origin", "source_url")
+    for pk, url, status, origin, source_url in rows:
+        needed = _needs_fetch(status, url, origin, source_url, retry_failed=retry_failed, force=force)
+        if not url or not needed:
             report.skipped += 1
             continue
         by_url.setdefault(url, []).append(pk)
-        if status == Image.CacheStatus.CACHED and (thumbnails or {}).get("source_url") == url:
+        if status == Image.CacheStatus.CACHED and source_url == url:
             cached_before.add(pk)
     total = sum(len(ids) for ids in by_url.values())
     if dry_run:
@@ -125,7 +125,7 @@ def cache_images(
                     _record_failure(ids, reason=f"unexpected error: {exc!r}", keep=cached_before,
                                     report=report, url=url)
                 else:
-                    _record_success(ids, copy)
+                    _record_success(ids, copy, source_url=url)
                     report.cached += len(ids)
                 done += len(ids)
                 if progress:
@@ -149,18 +149,18 @@ def _reuse_existing_copies(by_url: dict[str, list[int]], report: CacheReport) ->
             .order_by("-cached_at")
         )
         for donor in donors:
-            if donor.url not in by_url or (donor.thumbnails or {}).get("source_url") != donor.url:
+            if donor.url not in by_url or donor.source_url != donor.url:
                 continue
             ids = by_url.pop(donor.url)
             copy = CachedCopy(donor.local_file.name, donor.local_width, donor.local_height, donor.thumbnails)
-            _record_success(ids, copy)
+            _record_success(ids, copy, source_url=donor.url)
             report.cached += len(ids)
             reused += len(ids)
     return reused
 
 
 @transaction.atomic
-def _record_success(ids: list[int], copy: CachedCopy) -> None:
+def _record_success(ids: list[int], copy: CachedCopy, *, source_url: str) -> None:
     Image.objects.filter(pk__in=ids).update(
         cache_status=Image.CacheStatus.CACHED,
         cache_error="",
@@ -169,6 +169,8 @@ def _record_success(ids: list[int], copy: CachedCopy) -> None:
         local_width=copy.width,
         local_height=copy.height,
         thumbnails=copy.thumbnails,
+        origin=Image.Origin.FETCHED,
+        source_url=source_url,
     )
 
 
@@ -215,9 +217,7 @@ def store_upload(data: bytes) -> CachedCopy:
     policy = FetchPolicy.from_settings()
     if len(data) > policy.max_bytes:
         raise ImageRejected(f"file is larger than the limit of {policy.max_bytes} bytes")
-    copy = store_image(data, key=hashlib.sha256(data).hexdigest()[:32], policy=policy)
-    copy.thumbnails["origin"] = ORIGIN_UPLOAD
-    return copy
+    return store_image(data, key=hashlib.sha256(data).hexdigest()[:32], policy=policy)
 
 
 @transaction.atomic
@@ -238,7 +238,7 @@ def replace_lead_image(*, story: Story, data: bytes, actor, title: str = "", com
     if lead is None:
         lead = Image(story=story, role=Image.Role.LEAD, position=0)
     public_url = settings.SITE_URL + default_storage.url(copy.local_file)
-    copy.thumbnails["source_url"] = public_url
+    lead.origin, lead.source_url = Image.Origin.UPLOAD, public_url
     lead.url = public_url
     lead.width, lead.height = copy.width, copy.height
     lead.is_cached = True
@@ -252,7 +252,7 @@ def replace_lead_image(*, story: Story, data: bytes, actor, title: str = "", com
     lead.thumbnails = copy.thumbnails
     lead.save()
     record(
-        story=story, action="lead_image", actor=actor, field="images",
+        story=story, action=AuditEntry.Action.LEAD_IMAGE, actor=actor, field="images",
         before=before, after=_image_summary(lead), comment=comment,
     )
     return lead

@@ -11,7 +11,7 @@ from providers.models import Provider
 from ..filters import MostUsedChoicesMixin, PublishedRangeMixin, date_filter, ranked
 from ..models import ImportRunStory, State, Story, StoryTopic, Topic
 from ..reader.search import MAX_QUERY_LENGTH
-from ..seedformat import ID_MAX
+from ..storyfile import ID_MAX
 
 MODERATION_STATES = [(State.IN_REVIEW, "In review"), (State.DRAFT, "Drafts")]
 MODERATION_ORDERINGS = {

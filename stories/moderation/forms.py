@@ -10,7 +10,7 @@ from django import forms
 
 from ..forms import score_field
 from ..models import Topic
-from ..seedformat import QUEUE_TOPIC_SEPARATOR
+from ..storyfile import QUEUE_TOPIC_SEPARATOR
 from ..workflow import TRANSITIONS
 
 

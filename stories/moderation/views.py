@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import workflow
 from ..forms import posted_versions, reason_for
 from ..models import State, Story, Topic
-from ..seedformat import QUEUE_TOPIC_SEPARATOR
+from ..storyfile import QUEUE_TOPIC_SEPARATOR
 from ..templatetags.images import safe_renditions
 from ..templatetags.reader import http_url, plain_text
 from ..workflow import TRANSITIONS, Transition, WorkflowError

@@ -18,13 +18,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from stories.seedformat import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS
+from stories.storyfile import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS
 
 register = template.Library()
 logger = logging.getLogger("stories.reader")
 
 # What the story format refuses in one-line texts because it reorders or hides text
-# (``seedformat.rules``), and control characters, which XML (the feeds) cannot carry at
+# (``storyfile.rules``), and control characters, which XML (the feeds) cannot carry at
 # all, are stripped from every title, excerpt and name shown; tabs and line breaks stay.
 _INVISIBLE = re.compile(f"[{REORDERING_CHARACTERS}{INVISIBLE_CHARACTERS}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 

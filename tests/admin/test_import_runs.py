@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from stories.models import ImportRun, ImportRunStory
+from stories.models import ImportOutcome, ImportRun, ImportRunStory
 from tests.conftest import make_story
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def make_run(*, stories=(), failures=(), **fields) -> ImportRun:
     run = ImportRun.objects.create(**defaults)
     for n, story in enumerate(stories):
         ImportRunStory.objects.create(
-            run=run, story=story, path=f"seeds/batch-1/{n}.txt", outcome=ImportRunStory.Outcome.CREATED
+            run=run, story=story, path=f"seeds/batch-1/{n}.txt", outcome=ImportOutcome.CREATED
         )
     return run
 

@@ -10,12 +10,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from stories.import_runs import revert_import_run
-from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
+from stories.imports.export import export_story, stories_for_export
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
+from stories.imports.undo import revert_import_run
 from stories.models import AuditEntry, Image, RelatedLink, State, Story
 from tests.browser_forms import form_data
 from tests.conftest import make_story
-from tests.test_import_command import story_file
+from tests.imports.test_import_command import story_file
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from stories import uploads
+from stories.imports import uploads
 from stories.models import ImportRun, Story
 
 pytestmark = pytest.mark.django_db
@@ -297,7 +297,8 @@ def story_file(
 
 def cli_import(*files: tuple[str, str], tmp_path: Path):
     """Import files as the command line does (no actor), to set the scene."""
-    from stories.importing import import_stories, iter_story_sources
+    from stories.imports.service import import_stories
+    from stories.imports.sources import iter_story_sources
 
     paths = []
     for name, text in files:

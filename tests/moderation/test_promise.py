@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from stories import workflow
-from stories.importing import import_stories, iter_story_sources
-from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
+from stories.models import AuditEntry, Image, ImportRun, ImportRunStory, State, Story
 from tests.admin.test_bulk import action_post
 from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
@@ -194,7 +195,7 @@ def test_a_moderator_replaces_a_published_storys_lead_image(moderator_client, mo
 
     assert response.status_code == 302
     story.refresh_from_db()
-    assert story.images.get().thumbnails["origin"] == "upload"
+    assert story.images.get().origin == Image.Origin.UPLOAD
     assert (story.version, story.editor_touched) == (2, ["images"])
     assert AuditEntry.objects.get(story=story, action="lead_image").actor == moderator
 

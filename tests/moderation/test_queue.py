@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from stories import workflow
-from stories.models import AuditEntry, Image, ImportRun, ImportRunStory, State, Story
+from stories.models import AuditEntry, Image, ImportOutcome, ImportRun, ImportRunStory, State, Story
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = pytest.mark.django_db
@@ -222,7 +222,7 @@ def test_queue_opens_one_import_runs_stories_as_a_batch(moderator_client):
     run = ImportRun.objects.create(source="batch-7")
     mine = make_story(state=State.IN_REVIEW, title="From the run")
     make_story(state=State.IN_REVIEW, title="From elsewhere")
-    ImportRunStory.objects.create(run=run, story=mine, outcome=ImportRunStory.Outcome.CREATED)
+    ImportRunStory.objects.create(run=run, story=mine, outcome=ImportOutcome.CREATED)
     body = moderator_client.get(reverse(QUEUE), {"import_run": run.pk}).content.decode()
     assert "From the run" in body and "From elsewhere" not in body
 

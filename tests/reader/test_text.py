@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from stories.models import State
-from stories.seedformat import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS, one_line_problem
+from stories.storyfile import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS, one_line_problem
 from stories.templatetags.reader import plain_text
 from tests.conftest import make_provider, make_story, make_topic
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from stories.importing import export_filename, export_story, stories_for_export
+from stories.imports.export import export_filename, export_story, stories_for_export
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from stories.import_runs import RevertError, revert_import_run
-from stories.importing import StaleImportError
+from stories.imports.undo import RevertError, revert_import_run
 from stories.models import ImportRun
+from stories.workflow import WorkflowError
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError(f"No import run #{run_id}.", returncode=2)
         try:
             report = revert_import_run(run, actor=actor)
-        except (PermissionDenied, RevertError, StaleImportError) as exc:
+        except (PermissionDenied, RevertError, WorkflowError) as exc:
             raise CommandError(str(exc)) from None
         if options["verbosity"] >= 1:
             for kept in report.kept:

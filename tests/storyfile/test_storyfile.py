@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stories.seedformat import (
+from stories.storyfile import (
     StoryFileError,
     StoryRecord,
     dump_story,
@@ -20,7 +20,7 @@ from stories.seedformat import (
     record_to_json,
 )
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 SAMPLE = SEEDS / "sample" / "000_90f718ba4762bd6a.txt"
 
 
@@ -617,13 +617,14 @@ NOT_FROM_FILES = {
     ("stories.Image", "role"),
     ("stories.Image", "cache_status"),
     ("stories.Image", "local_file"),
+    ("stories.Image", "origin"),
 }
 
 
 def test_the_formats_column_limits_are_the_models_max_lengths():
     from django.apps import apps
 
-    from stories.seedformat import MAX_LENGTH
+    from stories.storyfile import MAX_LENGTH
 
     assert set(COLUMNS) == set(MAX_LENGTH)
     for key, columns in COLUMNS.items():
@@ -646,7 +647,7 @@ def test_the_formats_integer_ranges_are_the_columns_on_every_database():
     from django.apps import apps
     from django.db.backends.base.operations import BaseDatabaseOperations
 
-    from stories.seedformat import INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN
+    from stories.storyfile import INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN
 
     ranges = BaseDatabaseOperations.integer_field_ranges
     assert (INT_MIN, INT_MAX) == ranges["IntegerField"]
@@ -729,7 +730,7 @@ def test_domain_rules_need_no_django():
         "import sys; from providers.domains import check_domain; check_domain('example.com');"
         "assert not any(m.startswith('django') for m in sys.modules), sorted(sys.modules)"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 @pytest.mark.parametrize(
@@ -750,8 +751,8 @@ def test_topic_names_that_cannot_travel_in_a_list_are_refused(name, why):
 
 
 def test_topic_separators_are_the_ones_the_queue_and_spreadsheets_use():
-    from stories import resources
-    from stories.seedformat import QUEUE_TOPIC_SEPARATOR, SPREADSHEET_TOPIC_SEPARATOR, TOPIC_SEPARATORS
+    from stories.imports import spreadsheet as resources
+    from stories.storyfile import QUEUE_TOPIC_SEPARATOR, SPREADSHEET_TOPIC_SEPARATOR, TOPIC_SEPARATORS
 
     assert resources.TOPIC_SEPARATOR == SPREADSHEET_TOPIC_SEPARATOR
     assert set(TOPIC_SEPARATORS) == {QUEUE_TOPIC_SEPARATOR, SPREADSHEET_TOPIC_SEPARATOR}
@@ -889,7 +890,7 @@ def test_a_list_over_its_limit_is_refused_before_its_items_are_read():
 
 
 def test_limits_can_be_passed_to_the_parser():
-    from stories.seedformat import FileLimits
+    from stories.storyfile import FileLimits
 
     text = story_text(topics="\n  - A\n  - B")
 
@@ -898,7 +899,7 @@ def test_limits_can_be_passed_to_the_parser():
 
 
 def test_the_default_limits_leave_room_above_the_real_corpus():
-    from stories.seedformat import FileLimits
+    from stories.storyfile import FileLimits
 
     limits = FileLimits.from_settings()
     most = {"topics": 0, "related": 0, "images": 0}

@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 
 from stories import workflow
-from stories.import_runs import RevertError, revert_import_run
-from stories.importing import import_stories, iter_story_sources
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
+from stories.imports.undo import RevertError, restore_story, revert_import_run
 from stories.models import AuditEntry, ImportRun, RelatedLink, State, Story, Topic
 
 pytestmark = pytest.mark.django_db
@@ -239,11 +240,8 @@ def test_revert_import_command_refuses_an_editor(tmp_path, editor):
 
 
 def test_a_run_interrupted_by_ctrl_c_is_marked_interrupted_with_its_counts_and_can_be_reverted(
-    tmp_path, moderator, monkeypatch
+    tmp_path, moderator
 ):
-    from stories import importing
-
-    monkeypatch.setattr(importing, "CHUNK_FILES", 1)
     tmp_path.joinpath("a.md").write_text(story_file("alpha"), encoding="utf-8")
     tmp_path.joinpath("b.md").write_text(story_file("beta"), encoding="utf-8")
 
@@ -252,7 +250,7 @@ def test_a_run_interrupted_by_ctrl_c_is_marked_interrupted_with_its_counts_and_c
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        import_stories(interrupted_sources())
+        import_stories(interrupted_sources(), chunk_files=1)
 
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.INTERRUPTED
@@ -283,3 +281,32 @@ def test_a_spreadsheet_run_cannot_be_reverted_and_says_why(moderator):
 
     run.refresh_from_db()
     assert run.status == ImportRun.Status.FINISHED
+
+
+def test_undoing_an_update_goes_through_the_workflow_in_one_audited_write(tmp_path, moderator):
+    run_import(tmp_path / "v1", {"a.md": story_file("alpha", quality=40, published=False)})
+    run = run_import(tmp_path / "v2", {"a.md": story_file("alpha", quality=60, published=True)})
+    story = story_at("alpha")
+    assert (story.state, story.version) == (State.PUBLISHED, 2)
+
+    revert_import_run(run, actor=moderator)
+
+    story = story_at("alpha")
+    assert (story.state, story.quality, story.version) == (State.IN_REVIEW, 40, 3)
+    undo = AuditEntry.objects.filter(import_run=run, action=AuditEntry.Action.IMPORT_UNDO, actor=moderator)
+    assert {(e.field, e.before, e.after) for e in undo.exclude(field="source")} == {
+        ("state", State.PUBLISHED, State.IN_REVIEW),
+        ("quality", 60, 40),
+        ("heat", 60, 40),
+    }
+
+
+def test_putting_back_a_state_is_a_moderators_decision(tmp_path, editor):
+    run_import(tmp_path / "v1", {"a.md": story_file("alpha", published=False)})
+    run = run_import(tmp_path / "v2", {"a.md": story_file("alpha", published=True)})
+    entry = run.entries.get()
+
+    with pytest.raises(PermissionDenied):
+        restore_story(story=story_at("alpha"), previous=entry.previous, actor=editor)
+
+    assert story_at("alpha").state == State.PUBLISHED

@@ -17,12 +17,13 @@ import pytest
 from django.core.management import call_command
 
 from bench.generate import generate
-from stories.import_runs import parallel_sources
-from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
+from stories.imports.export import export_story, stories_for_export
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
 from stories.models import Story
 from tests.terminal import screen
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 def snapshot() -> dict[str, str]:
@@ -32,9 +33,11 @@ def snapshot() -> dict[str, str]:
 
 def outcomes(directory: Path, *, jobs: int) -> list[tuple[str, str, str]]:
     results = []
-    sources = parallel_sources(iter_story_sources([str(directory)]), jobs=jobs)
     import_stories(
-        sources, on_result=lambda r: results.append((r.path, r.outcome, r.reason)), keep_results=False
+        iter_story_sources([str(directory)]),
+        jobs=jobs,
+        on_result=lambda r: results.append((r.path, r.outcome, r.reason)),
+        keep_results=False,
     )
     return results
 

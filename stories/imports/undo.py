@@ -1,4 +1,4 @@
-"""Services on whole import runs: undoing a run, and parsing a batch in parallel.
+"""Undoing an import run, through the workflow like any other change.
 
 ``revert_import_run()`` undoes what one import run wrote:
 
@@ -8,7 +8,8 @@
   move; or fields marked ``editor_touched``), or a later import run updated it.
   Those stories are kept and listed with the reason;
 * a story the run **updated** gets its previous source record back
-  (``ImportRunStory.previous``, through ``importing.restore_story``). Editorial
+  (``ImportRunStory.previous``, through ``restore_story``, which hands the workflow a
+  plan like an import's: ``workflow.apply_plan``, one versioned write, audited). Editorial
   values (published/state, quality, heat, topics) a person set since the run are
   kept. A story whose source fields, related links or images a person corrected
   since, or that a later, unreverted import updated again, is kept as it is and
@@ -25,28 +26,27 @@ failure half-way leaves the run as it was.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import multiprocessing
-import signal
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import audit
-from .importing import CHUNK_BYTES, CHUNK_FILES, StorySource, restore_story
-from .models import AuditEntry, ImportRun, ImportRunStory, Story
-from .seedformat import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
-from .workflow import CONTENT_FIELDS, EDITORIAL_FIELDS
+from stories import audit
+from stories.models import AuditEntry, ImportRun, ImportRunStory, Story
+from stories.storyfile import record_from_json
+from stories.workflow import CONTENT_FIELDS, EDITORIAL_FIELDS, Plan, apply_plan
+from stories.workflow.permissions import MODERATE_PERMISSION, has_perm
 
-REVERT_PERMISSION = "stories.publish_story"
-UNDO_ACTION = "import_undo"
+from .outcomes import ImportOutcome
+from .records import stories_with_rows
+from .references import References
+from .writer import EVERY_PART, StoryWriter
+
+REVERT_PERMISSION = MODERATE_PERMISSION
+UNDO_ACTION = AuditEntry.Action.IMPORT_UNDO
+RESTORED_COMMENT = "Restored by undoing an import."
 
 # Audit fields that are editorial decisions; "state" is the published flag's workflow side.
 _EDITORIAL_AUDIT_FIELDS = {"state": "published", "quality": "quality", "heat": "heat", "topics": "topics"}
@@ -83,9 +83,7 @@ class RevertReport:
 
 
 def may_revert(actor) -> bool:
-    return bool(
-        actor is not None and getattr(actor, "is_authenticated", False) and actor.has_perm(REVERT_PERMISSION)
-    )
+    return has_perm(actor, REVERT_PERMISSION)
 
 
 # A run still marked running after this long was left behind by a killed process (a
@@ -102,8 +100,6 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
     if run.status == ImportRun.Status.REVERTED:
         when = f" on {run.reverted_at:%Y-%m-%d %H:%M %Z}" if run.reverted_at else ""
         raise RevertError(f"Import #{run.pk} was already reverted{when}.")
-    if run.dry_run:
-        raise RevertError(f"Import #{run.pk} was a dry run: it wrote nothing to revert.")
     if run.via == ImportRun.Via.SPREADSHEET:
         raise RevertError(
             f"Import #{run.pk} was a spreadsheet import: it records no previous source values, so it "
@@ -127,7 +123,7 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
             report.gone += 1
             continue
         story = Story.objects.select_for_update().get(pk=story.pk)
-        if entry.outcome == ImportRunStory.Outcome.CREATED:
+        if entry.outcome == ImportOutcome.CREATED:
             _undo_create(run, entry, story, actor=actor, report=report)
         elif entry.previous:
             _undo_update(run, entry, story, actor=actor, report=report)
@@ -138,7 +134,7 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
     run.save(update_fields=["status", "reverted_at", "reverted_by"])
     audit.record(
         story=None,
-        action="import_reverted",
+        action=AuditEntry.Action.IMPORT_REVERTED,
         actor=actor,
         import_run=run,
         comment=f"Import #{run.pk} reverted: {report.summary()}.",
@@ -146,11 +142,7 @@ def revert_import_run(run: ImportRun, *, actor) -> RevertReport:
     return report
 
 
-_WRITING_OUTCOMES = (
-    ImportRunStory.Outcome.CREATED,
-    ImportRunStory.Outcome.UPDATED,
-    ImportRunStory.Outcome.CONFLICT,
-)
+_WRITING_OUTCOMES = [outcome for outcome in ImportOutcome if outcome.wrote]
 
 
 def _person_entries_since(story: Story, run: ImportRun):
@@ -172,7 +164,7 @@ def _later_import(story: Story, entry: ImportRunStory) -> ImportRunStory | None:
         ImportRunStory.objects.filter(story=story, id__gt=entry.id, outcome__in=_WRITING_OUTCOMES)
         .exclude(run=entry.run_id)
         .exclude(run__status=ImportRun.Status.REVERTED)
-        .filter(Q(previous__isnull=False) | Q(outcome=ImportRunStory.Outcome.CREATED))
+        .filter(Q(previous__isnull=False) | Q(outcome=ImportOutcome.CREATED))
         .order_by("id")
         .first()
     )
@@ -247,7 +239,7 @@ def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, 
             if name in editorial_since:
                 previous[name] = getattr(story, name)
         if "topics" in editorial_since:
-            previous["topics"] = [st.topic.name for st in story.story_topics.select_related("topic")]
+            previous["topics"] = story.topic_names()
         current_touched = list(story.editor_touched or [])
         previous["editor_touched"] = previous_touched + [
             f for f in current_touched if f not in previous_touched
@@ -266,141 +258,29 @@ def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, 
     report.restored.append((story.pk, story.title))
 
 
-# --------------------------------------------------------------------------- parallel parsing
-
-# How far the reader runs ahead of the writer: enough that the workers parse the next
-# chunk while the importer writes the current one, bounded so memory stays flat.
-AHEAD_FILES = 2 * CHUNK_FILES
-AHEAD_BYTES = 2 * CHUNK_BYTES
 
 
-# Files per task sent to a worker: fewer, larger messages cost the writing process less.
-FILES_PER_TASK = 16
+@transaction.atomic
+def restore_story(*, story: Story, previous: dict, actor=None, import_run: ImportRun | None = None) -> Story:
+    """Put a story back as ``ImportRunStory.previous`` describes it (what undoing an import run does).
 
-
-def _parse_in_worker(files: list[tuple[str, bytes]], limits: FileLimits) -> list[tuple[Any, ...]]:
-    """Runs in a worker process: parse some files. Errors travel back as plain values."""
-    outcomes: list[tuple[Any, ...]] = []
-    for path, data in files:
-        try:
-            record = parse_story(data, path=path, limits=limits)
-            outcomes.append(("ok", record, identity_key_for(record)))
-        except StoryFileError as exc:
-            outcomes.append(("error", exc.message, exc.field, exc.line))
-    return outcomes
-
-
-def _ignore_interrupts() -> None:
-    # Ctrl-C is the main process's to handle: it stops feeding work and shuts the pool down.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@dataclass(frozen=True)
-class ParsedSource(StorySource):
-    """A source whose bytes were read ahead and whose parse may be running in a worker."""
-
-    pending: Future | None = field(default=None, repr=False, compare=False)
-    slot: int = 0  # this file's place in its task
-    sha256: str = ""  # computed while reading ahead
-
-    def digest(self, data: bytes) -> str:
-        return self.sha256 or super().digest(data)
-
-    def parse(self, data: bytes) -> tuple[StoryRecord, str]:
-        if self.pending is None:  # recognised as unchanged by its hash: the importer will not ask
-            return super().parse(data)
-        outcome = self.pending.result()[self.slot]
-        if outcome[0] == "ok":
-            return outcome[1], outcome[2]
-        _, message, field_name, line = outcome
-        raise StoryFileError(message, path=self.path, field=field_name, line=line)
-
-
-def _read_once(data: bytes | None, error: OSError | None) -> Callable[[], bytes]:
-    held = [data]
-
-    def read() -> bytes:
-        if error is not None:
-            raise error
-        value, held[0] = held[0], None  # the importer keeps its own reference while it needs one
-        if value is None:
-            raise OSError("source already read")
-        return value
-
-    return read
-
-
-def parallel_sources(sources: Iterable[StorySource], *, jobs: int) -> Iterator[StorySource]:
-    """``sources`` in the same order, read ahead and parsed by ``jobs - 1`` worker processes.
-
-    ``jobs`` counts every process: this one writes while the workers parse, so
-    ``jobs=2`` keeps two cores busy (measured: faster than two workers beside the
-    writer on a two-core machine). ``jobs <= 1`` parses in this process.
-
-    Files whose bytes match a story's ``source_hash`` are not sent to a worker (the
-    importer recognises them without parsing). At most ``AHEAD_FILES`` files or
-    ``AHEAD_BYTES`` bytes are in flight.
+    Source fields, editorial values, state and ``editor_touched`` all return to
+    their values before the import, in one workflow plan: one versioned write
+    (``StaleStoryError`` if the story is changed by someone else meanwhile), an
+    audit entry for each of state, quality, heat and topics that changes.
     """
-    if jobs <= 1:
-        yield from sources
-        return
-    context = (
-        multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+    story = stories_with_rows().get(pk=story.pk)
+    plan = Plan(
+        source=record_from_json(previous["record"]),
+        parts=EVERY_PART,
+        restore_state=previous["state"],
+        quality=previous["quality"],
+        heat=previous["heat"],
+        topics=tuple(previous["topics"]),
+        touched=tuple(previous["editor_touched"]),
+        bookkeeping={"source_hash": previous["source_hash"], "superseded_hashes": []},
+        audit_action=UNDO_ACTION,
+        comment=RESTORED_COMMENT,
     )
-    limits = FileLimits.from_settings()
-    window: deque[tuple[ParsedSource, int]] = deque()
-    in_flight = 0
-    batch: list[tuple[StorySource, bytes | None, OSError | None]] = []
-    pool = ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context, initializer=_ignore_interrupts)
-
-    def submit(batch: list[tuple[StorySource, bytes | None, OSError | None]]) -> None:
-        nonlocal in_flight
-        hashes = [hashlib.sha256(data).hexdigest() if data is not None else None for _, data, _ in batch]
-        known = set(
-            Story.objects.filter(source_hash__in=set(hashes) - {None}).values_list("source_hash", flat=True)
-        )
-        task: list[tuple[str, bytes]] = []
-        waiting: list[int] = []  # window positions of the task's files
-        for (source, data, error), source_hash in zip(batch, hashes, strict=True):
-            if data is not None and source_hash not in known:
-                waiting.append(len(window))
-                task.append((source.path, data))
-            parsed = ParsedSource(path=source.path, opener=_read_once(data, error), sha256=source_hash or "")
-            window.append((parsed, len(data or b"")))
-            in_flight += len(data or b"")
-            if len(task) >= FILES_PER_TASK:
-                send(task, waiting)
-                task, waiting = [], []
-        if task:
-            send(task, waiting)
-
-    def send(task: list[tuple[str, bytes]], waiting: list[int]) -> None:
-        future = pool.submit(_parse_in_worker, task, limits)
-        for slot, position in enumerate(waiting):
-            source, size = window[position]
-            window[position] = (replace(source, pending=future, slot=slot), size)
-
-    try:
-        for source in sources:
-            try:
-                data, error = source.read(), None
-            except OSError as exc:
-                data, error = None, exc
-            batch.append((source, data, error))
-            if len(batch) >= CHUNK_FILES:
-                submit(batch)
-                batch = []
-            while len(window) > AHEAD_FILES or in_flight > AHEAD_BYTES:
-                ready, size = window.popleft()
-                in_flight -= size
-                yield ready
-        submit(batch)
-        while window:
-            ready, size = window.popleft()
-            in_flight -= size
-            yield ready
-    except BaseException:  # closed early (an error, Ctrl-C): drop the work nobody will ask for
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    # Every source is handed out, but the importer asks for the last parses only now.
-    pool.shutdown(wait=False)
+    apply_plan(story, plan, actor=actor, import_run=import_run, writer=StoryWriter(References()))
+    return story

@@ -13,9 +13,9 @@ from django.db import connection
 from bench.generate import generate
 from providers.models import Provider
 from stories.models import ImportRun, Story, Topic
-from stories.seedformat import parse_story
+from stories.storyfile import parse_story
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.postgres,

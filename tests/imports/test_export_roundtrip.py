@@ -16,11 +16,13 @@ from django.core.management import call_command
 from django.db import transaction
 
 from stories import workflow
-from stories.importing import export_story, import_stories, iter_story_sources, stories_for_export
+from stories.imports.export import export_story, stories_for_export
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
 from stories.models import State, Story
-from stories.seedformat import identity_key_for, parse_story
+from stories.storyfile import identity_key_for, parse_story
 from tests.conftest import make_story, make_topic
-from tests.test_import_command import story_file, write
+from tests.imports.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ def typed(value):
 
 
 def data_of(text: str):
-    """What a plain YAML reader sees in a story file, independent of stories.seedformat."""
+    """What a plain YAML reader sees in a story file, independent of stories.storyfile."""
     front = FRONT.match(text).group(1)
     return typed(yaml.load(front, Loader=yaml.CSafeLoader))  # noqa: S506 - CSafeLoader is the safe loader
 

@@ -22,7 +22,7 @@ def test_scheduled_story_is_not_live_before_its_go_live_time_without_the_command
     workflow.transition(story, action="publish", actor=moderator, go_live_at=go_live)
     assert not Story.objects.live().filter(pk=story.pk).exists()
     assert Story.objects.live(now=go_live + timedelta(seconds=1)).filter(pk=story.pk).exists()
-    assert not Story.objects.for_reader().filter(pk=story.pk).exists()
+    assert not Story.objects.live().filter(pk=story.pk).exists()
 
 
 def test_expired_story_leaves_reader_queries_without_the_command(moderator):

@@ -11,7 +11,7 @@ Import: a file is refused, with a message meant for the user and before it is
 kept or read whole, when it is over ``NEWSROOM_SPREADSHEET_MAX_BYTES`` (an XLSX
 file also when unpacked) or holds more than ``NEWSROOM_SPREADSHEET_MAX_ROWS``
 rows. CSV and XLSX are read row by row; JSON and YAML are bounded by their size,
-and YAML is read under the story files' rules (``seedformat.load_yaml``: no anchors
+and YAML is read under the story files' rules (``storyfile.load_yaml``: no anchors
 or aliases, the "billion laughs").
 
 Between preview and confirm the file waits in ``PrivateTmpStorage``: a private
@@ -41,8 +41,9 @@ from django.core.exceptions import SuspiciousFileOperation
 from import_export.formats import base_formats
 from import_export.tmp_storages import BaseStorage
 
+from stories.storyfile import StoryFileError, load_yaml
+
 from . import uploads
-from .seedformat import StoryFileError, load_yaml
 from .uploads import size_text
 
 # OWASP's list for CSV injection, and the full-width forms some spreadsheet programs read the same way.

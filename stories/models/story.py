@@ -1,22 +1,24 @@
-"""Stories, their topics, related coverage, images, audit trail and import runs.
+"""Stories, their topics, related coverage and images.
 
-Source fields mirror the story file format (see ``stories/seedformat/``);
+Source fields mirror the story file format (see ``stories/storyfile/``);
 ``layout`` and ``extra`` keep what the format carries beyond our columns (key
-order, keys we do not model) so that export reproduces a file exactly.
+order, keys we do not model) so that export reproduces a file exactly. They hold
+formatting only: what drives a decision has a column of its own
+(``Story.file_published``, ``Story.superseded_hashes``, ``Image.origin``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
-from .fields import HttpURLField
-from .validators import (
+from stories.fields import HttpURLField
+from stories.storyfile import ImageRecord, RelatedRecord, StoryRecord
+from stories.validators import (
     count_validators,
     score_validators,
     validate_one_line,
@@ -88,9 +90,6 @@ class StoryQuerySet(models.QuerySet):
         """Published and inside the go-live/expiry window, whether or not a scheduler ran."""
         return self.filter(live_condition(now or timezone.now()))
 
-    def for_reader(self) -> StoryQuerySet:
-        return self.live()
-
     def with_cards(self, *, topic_limit: int | None = None) -> StoryQuerySet:
         """Everything a story card shows, fetched in a fixed number of queries.
 
@@ -106,9 +105,12 @@ class StoryQuerySet(models.QuerySet):
             topics = models.Prefetch(
                 "story_topics", queryset=first[:topic_limit], to_attr="shown_story_topics"
             )
-        return self.select_related("provider").prefetch_related(
-            topics, models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD))
-        )
+        return self.select_related("provider").prefetch_related(topics, lead_images_prefetch())
+
+
+def lead_images_prefetch() -> models.Prefetch:
+    """The one prefetch that feeds ``Story.lead_image`` without a query per story."""
+    return models.Prefetch("images", queryset=Image.objects.filter(role=Image.Role.LEAD))
 
 
 # URL columns are nullable on purpose: the story format distinguishes an absent
@@ -116,7 +118,7 @@ class StoryQuerySet(models.QuerySet):
 
 
 class Story(models.Model):
-    # Identity: see stories.seedformat.identity_key_for().
+    # Identity: see stories.storyfile.identity_key_for().
     identity_key = models.CharField(max_length=64, unique=True, editable=False)
 
     category = models.CharField(max_length=100, blank=True, validators=[validate_one_line])
@@ -143,6 +145,13 @@ class Story(models.Model):
     body = models.TextField(blank=True, help_text="Text after the front matter.")
     layout = models.JSONField(default=dict, blank=True, editable=False)
     extra = models.JSONField(default=dict, blank=True, editable=False)
+    file_published = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The file's published flag when it was last imported (empty: the file had none). "
+        "A re-import moves the state only when the flag flips against it.",
+    )
 
     # Workflow
     state = models.CharField(max_length=20, choices=State.choices, default=State.IN_REVIEW)
@@ -156,6 +165,13 @@ class Story(models.Model):
 
     # Import bookkeeping
     source_hash = models.CharField(max_length=64, blank=True, editable=False)
+    superseded_hashes = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text="Hashes of files a later file of the same import replaced (one article under two "
+        "names): importing that batch again changes nothing.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,10 +200,6 @@ class Story(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("stories:detail", kwargs={"pk": self.pk})
 
-    @property
-    def is_published(self) -> bool:
-        return self.state == State.PUBLISHED
-
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return (
@@ -200,6 +212,21 @@ class Story(models.Model):
     def link_url(self) -> str | None:
         """Where the reader goes to read the article: webUrl, or originalUrl for videos."""
         return self.web_url or self.original_url
+
+    def lead_images(self) -> list[Image]:
+        """The story's own images, in order (``lead_images_prefetch`` or any prefetch of
+        ``images`` saves the query); provider logos and related coverage's images are not."""
+        return [image for image in self.images.all() if image.role == Image.Role.LEAD]
+
+    @property
+    def lead_image(self) -> Image | None:
+        """The picture that stands for the story: its first own image."""
+        leads = self.lead_images()
+        return leads[0] if leads else None
+
+    def topic_names(self) -> list[str]:
+        """The story's topic names in order (uses a ``story_topics__topic`` prefetch when there is one)."""
+        return [story_topic.topic.name for story_topic in self.story_topics.all()]
 
 
 class StoryTopic(models.Model):
@@ -263,6 +290,10 @@ class Image(models.Model):
         CACHED = "cached", "Cached"
         FAILED = "failed", "Failed"
 
+    class Origin(models.TextChoices):
+        FETCHED = "fetched", "Fetched from its URL"
+        UPLOAD = "upload", "Uploaded by an editor"
+
     story = models.ForeignKey(Story, on_delete=models.CASCADE, null=True, blank=True, related_name="images")
     related_link = models.ForeignKey(
         RelatedLink, on_delete=models.CASCADE, null=True, blank=True, related_name="images"
@@ -285,6 +316,18 @@ class Image(models.Model):
     local_width = models.PositiveIntegerField(null=True, blank=True)
     local_height = models.PositiveIntegerField(null=True, blank=True)
     thumbnails = models.JSONField(default=dict, blank=True, editable=False)
+    origin = models.CharField(
+        max_length=20,
+        choices=Origin.choices,
+        blank=True,
+        editable=False,
+        help_text="Where the local copy came from (empty: there is none). A re-import keeps an upload.",
+    )
+    source_url = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The address the local copy was made from; another URL means the copy is out of date.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -294,112 +337,14 @@ class Image(models.Model):
         return self.url
 
 
-class ImportRun(models.Model):
-    """One import of a batch of story files, from the command line or the admin."""
-
-    class Via(models.TextChoices):
-        COMMAND = "command", "Command line"
-        ADMIN = "admin", "Admin upload"
-        SPREADSHEET = "spreadsheet", "Spreadsheet"
-
-    class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
-        REVERTED = "reverted", "Reverted"
-        INTERRUPTED = "interrupted", "Interrupted"
-        CRASHED = "crashed", "Crashed"
-
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    via = models.CharField(max_length=20, choices=Via.choices, default=Via.COMMAND)
-    source = models.TextField(blank=True)
-    dry_run = models.BooleanField(default=False)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    conflicts = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    failures = models.JSONField(default=list, blank=True, help_text="[{path, reason}] for each failed file.")
-    error = models.TextField(blank=True, help_text="Why the run stopped, when it crashed.")
-    reverted_at = models.DateTimeField(null=True, blank=True)
-    reverted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    stories = models.ManyToManyField(Story, through="ImportRunStory", related_name="import_runs", blank=True)
-
-    class Meta:
-        ordering = ["-started_at"]
-
-    def __str__(self) -> str:
-        return f"Import #{self.pk} ({self.get_via_display()}, {self.started_at:%Y-%m-%d %H:%M})"
-
-    @property
-    def duration(self):
-        return (self.finished_at - self.started_at) if self.finished_at else None
+def _file_columns(record_type, model) -> tuple[str, ...]:
+    """The model's own columns that hold the story file's value of the same name, in the format's order."""
+    columns = {f.name for f in model._meta.concrete_fields if not f.is_relation}
+    return tuple(attr for attr in record_type.FIELDS.values() if attr in columns)
 
 
-class ImportRunStory(models.Model):
-    """What one import run did to one story, and what it needs to be undone."""
-
-    class Outcome(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        UNCHANGED = "unchanged", "Unchanged"
-        CONFLICT = "conflict", "Conflict, the story's values kept"
-
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
-    story = models.ForeignKey(
-        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_entries"
-    )
-    path = models.TextField(blank=True)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    previous = models.JSONField(null=True, blank=True, help_text="The story's source record before this run.")
-    conflicts = models.JSONField(
-        default=list, blank=True, help_text="Editorial fields kept against the file."
-    )
-    held = models.JSONField(
-        default=list,
-        blank=True,
-        help_text="Those of the conflicts held for a moderator: the story is published and the "
-        "person who imported the file may not change what readers see.",
-    )
-
-    class Meta:
-        ordering = ["id"]
-
-    def __str__(self) -> str:
-        return f"{self.path or self.story_id}: {self.get_outcome_display()}"
-
-
-class AuditEntry(models.Model):
-    """An append-only record of a change to a story: who, when, before, after, why."""
-
-    story = models.ForeignKey(
-        Story, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
-    )
-    story_title = models.CharField(max_length=1000, blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    import_run = models.ForeignKey(
-        ImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
-    )
-    action = models.CharField(max_length=40)
-    field = models.CharField(max_length=40, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    comment = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["story", "-created_at"], name="audit_story_created")]
-
-    def __str__(self) -> str:
-        who = self.actor or (f"import #{self.import_run_id}" if self.import_run_id else "system")
-        return f"{self.created_at:%Y-%m-%d %H:%M} {who}: {self.action} {self.field}".strip()
+# What each row keeps of a story file as it is. Everything else the file holds is a relation
+# (provider, topics, images, related links), the body, or formatting (``layout``, ``extra``).
+STORY_FILE_COLUMNS = _file_columns(StoryRecord, Story)
+RELATED_FILE_COLUMNS = _file_columns(RelatedRecord, RelatedLink)
+IMAGE_FILE_COLUMNS = _file_columns(ImageRecord, Image)

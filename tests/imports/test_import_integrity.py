@@ -12,11 +12,12 @@ from django.db import connection
 from django.urls import reverse
 
 from stories import workflow
-from stories.importing import StorySource, import_stories, iter_story_sources
+from stories.imports.service import ImportCrashed, import_stories
+from stories.imports.sources import StorySource, iter_story_sources
 from stories.models import AuditEntry, ImportRun, ImportRunStory, State, Story, Topic
-from stories.seedformat import identity_key_for, parse_story
+from stories.storyfile import identity_key_for, parse_story
 from tests.browser_forms import form_data
-from tests.test_import_command import story_file, write
+from tests.imports.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
 
@@ -98,29 +99,65 @@ def test_a_date_out_of_range_in_utc_fails_its_file_on_sqlite(tmp_path):
 # --- A run that crashes anyway --------------------------------------------------------------------
 
 
-def test_a_crashed_run_is_recorded_with_its_counts_and_the_command_says_so(tmp_path, cli, monkeypatch):
+class CrashingSource(StorySource):
+    """A file whose parsing fails in a way no story file can make it fail."""
+
+    def parse(self, data):
+        raise RuntimeError("disk on fire")
+
+
+def test_a_crashed_run_is_recorded_with_the_counts_of_the_chunks_it_committed(tmp_path):
     for slug, name in (("alpha", "a.md"), ("beta", "b.md"), ("gamma", "c.md")):
         write(tmp_path, name, story_file(slug))
-    monkeypatch.setattr("stories.importing.CHUNK_FILES", 1)
-    real_parse = parse_story
+    sources = [*iter_story_sources([str(tmp_path / "a.md"), str(tmp_path / "b.md")])]
+    sources.append(CrashingSource(path=str(tmp_path / "c.md"), opener=(tmp_path / "c.md").read_bytes))
 
-    def parse_or_crash(data, *, path, **kwargs):
-        if path.endswith("c.md"):
-            raise RuntimeError("disk on fire")
-        return real_parse(data, path=path, **kwargs)
+    with pytest.raises(ImportCrashed) as crash:
+        import_stories(sources, chunk_files=1)
 
-    monkeypatch.setattr("stories.importing.parse_story", parse_or_crash)
+    run = ImportRun.objects.get()
+    assert f"Import #{run.pk} crashed: RuntimeError: disk on fire" in str(crash.value)
+    assert (run.status, run.created, run.failed) == (ImportRun.Status.CRASHED, 2, 0)
+    assert run.error == "RuntimeError: disk on fire"
+    assert run.finished_at is not None
+    assert Story.objects.count() == 2
+
+
+@pytest.fixture
+def refuse_run_entries_of_c(db):
+    """A database trigger that refuses to record c.md in a run: a real error outside any one file."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_c() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.path LIKE '%c.md' THEN "
+                "RAISE EXCEPTION 'run entry refused' USING ERRCODE = 'check_violation'; "
+                "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER refuse_c BEFORE INSERT ON stories_importrunstory "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_c()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER refuse_c BEFORE INSERT ON stories_importrunstory "
+                "WHEN NEW.path LIKE '%c.md' BEGIN SELECT RAISE(ABORT, 'run entry refused'); END"
+            )
+
+
+def test_the_command_says_a_run_crashed_and_exits_with_3(tmp_path, cli, refuse_run_entries_of_c):
+    for slug, name in (("alpha", "a.md"), ("beta", "b.md"), ("gamma", "c.md")):
+        write(tmp_path, name, story_file(slug))
 
     code, out, err = cli("import_stories", str(tmp_path))
 
     assert code == 3
     run = ImportRun.objects.get()
-    assert "crashed: RuntimeError: disk on fire" in err
-    assert f"Import #{run.pk}" in err and "created 2" in err
-    assert (run.status, run.created, run.failed) == (ImportRun.Status.CRASHED, 2, 0)
-    assert run.error == "RuntimeError: disk on fire"
-    assert run.finished_at is not None
-    assert Story.objects.count() == 2
+    assert f"Import #{run.pk} crashed: IntegrityError: run entry refused" in err
+    assert "So far: created 0, updated 0, unchanged 0, conflicts 0, failed 0." in err
+    assert run.status == ImportRun.Status.CRASHED
+    assert run.error.startswith("IntegrityError: run entry refused")
+    assert not Story.objects.exists()  # the chunk the error stopped was rolled back whole
 
 
 # --- Every field a person changed is an editorial decision ---------------------------------------

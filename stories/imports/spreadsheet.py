@@ -14,7 +14,7 @@ on import; rows naming a story that does not exist are refused (a spreadsheet
 never creates stories). Topics are names separated by ``;`` and must exist.
 
 Text cells are escaped against formula injection on export and unescaped on
-import (``stories.spreadsheet_files``), so a round trip changes nothing.
+import (``stories.imports.spreadsheet_files``), so a round trip changes nothing.
 """
 
 from __future__ import annotations
@@ -28,25 +28,17 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from import_export import fields, resources, widgets
 
-from . import workflow
-from .models import ImportRun, ImportRunStory, State, Story, Topic
-from .seedformat import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
+from stories import workflow
+from stories.models import ImportRun, ImportRunStory, State, Story, Topic
+from stories.storyfile import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
+
+from .outcomes import ImportOutcome
 from .spreadsheet_files import escape_formula, unescape_formula
 
 TOPIC_SEPARATOR = SPREADSHEET_TOPIC_SEPARATOR
 EDITORIAL_COLUMNS = ("state", "published", "quality", "heat", "topics")
 NEVER_CREATES = "a spreadsheet import never creates stories."
 
-# How a spreadsheet's wanted state maps onto a workflow action, from the current state.
-STATE_ACTIONS: dict[tuple[str, str], str] = {
-    (State.DRAFT, State.IN_REVIEW): workflow.SUBMIT,
-    (State.DRAFT, State.PUBLISHED): workflow.PUBLISH,
-    (State.IN_REVIEW, State.PUBLISHED): workflow.PUBLISH,
-    (State.REJECTED, State.PUBLISHED): workflow.PUBLISH,
-    (State.PUBLISHED, State.IN_REVIEW): workflow.UNPUBLISH,
-    (State.IN_REVIEW, State.REJECTED): workflow.REJECT,
-    (State.IN_REVIEW, State.DRAFT): workflow.REQUEST_CHANGES,
-}
 
 
 class TopicNamesWidget(widgets.Widget):
@@ -55,7 +47,7 @@ class TopicNamesWidget(widgets.Widget):
     def render(self, value: Any, obj: Story | None = None, **kwargs) -> str:
         if obj is None:
             return ""
-        return f"{TOPIC_SEPARATOR} ".join(st.topic.name for st in obj.story_topics.all())
+        return f"{TOPIC_SEPARATOR} ".join(obj.topic_names())
 
     def clean(self, value: Any, row=None, **kwargs) -> list[str]:
         if value is None:
@@ -84,6 +76,74 @@ def whole_number(value: Any, *, minimum: int = INT_MIN, maximum: int = INT_MAX) 
     if not minimum <= number <= maximum:
         raise ValueError(value)
     return int(number)
+
+
+def _read_version(row, wanted: dict[str, Any], errors: dict[str, str]) -> None:
+    raw_version = row.get("version")
+    try:
+        wanted["version"] = whole_number(raw_version, minimum=0)
+    except ValueError:
+        errors["version"] = (
+            "The version column is required (it comes with the export)."
+            if _blank(raw_version)
+            else f"Not a version: {raw_version!r}."
+        )
+
+
+def _read_scores(row, wanted: dict[str, Any], errors: dict[str, str]) -> None:
+    for name in ("quality", "heat"):
+        if name not in row:
+            continue
+        if _blank(row[name]):
+            wanted[name] = None
+            continue
+        try:
+            wanted[name] = whole_number(row[name], minimum=SCORE_MIN, maximum=SCORE_MAX)
+        except ValueError:
+            errors[name] = (
+                f"{name.capitalize()} must be a whole number from {SCORE_MIN:,} to {SCORE_MAX:,}, "
+                f"not {row[name]!r}."
+            )
+
+
+def _wanted_state(instance: Story, row, errors: dict[str, str]) -> str | None:
+    """The state a row asks for: ``state`` wins when it changed; ``published`` (true/false) applies
+    when only it changed."""
+    state_target: str | None = None
+    if "state" in row and not _blank(row["state"]):
+        value = str(row["state"]).strip()
+        by_label = {label.lower(): code for code, label in State.choices}
+        state_target = value if value in State.values else by_label.get(value.lower())
+        if state_target is None:
+            errors["state"] = f"Unknown state {value!r}: use one of {', '.join(State.values)}."
+    published: bool | None = None
+    if "published" in row and not _blank(row["published"]):
+        try:
+            published = widgets.BooleanWidget().clean(row["published"])
+        except ValueError:
+            errors["published"] = f"published must be true or false, not {row['published']!r}."
+    published_changed = published is not None and published != (instance.state == State.PUBLISHED)
+    if state_target is not None and state_target != instance.state:
+        if published_changed and published != (state_target == State.PUBLISHED):
+            errors["published"] = f"published={published} contradicts state {state_target!r}."
+        return state_target
+    if published_changed:
+        return State.PUBLISHED if published else State.IN_REVIEW
+    return None
+
+
+def _read_state(instance: Story, row, wanted: dict[str, Any], errors: dict[str, str]) -> None:
+    target = _wanted_state(instance, row, errors)
+    if target is None or target == instance.state:
+        return
+    action = workflow.action_between(instance.state, target)
+    if action is None:
+        errors["state"] = (
+            f"Cannot move a story from {instance.get_state_display().lower()} to "
+            f"{State(target).label.lower()}."
+        )
+    else:
+        wanted["action"] = action
 
 
 class StoryResource(resources.ModelResource):
@@ -172,7 +232,6 @@ class StoryResource(resources.ModelResource):
             started_by=self.actor,
             via=ImportRun.Via.SPREADSHEET,
             source=kwargs.get("file_name") or "",
-            dry_run=bool(kwargs.get("dry_run")),
         )
 
     def get_instance(self, instance_loader, row):
@@ -205,72 +264,10 @@ class StoryResource(resources.ModelResource):
         """Read the wanted editorial values into ``instance._wanted``; the story itself is untouched."""
         errors: dict[str, str] = {}
         wanted: dict[str, Any] = {}
-
-        raw_version = row.get("version")
-        try:
-            wanted["version"] = whole_number(raw_version, minimum=0)
-        except ValueError:
-            errors["version"] = (
-                "The version column is required (it comes with the export)."
-                if _blank(raw_version)
-                else f"Not a version: {raw_version!r}."
-            )
-
-        for name in ("quality", "heat"):
-            if name not in row:
-                continue
-            if _blank(row[name]):
-                wanted[name] = None
-                continue
-            try:
-                wanted[name] = whole_number(row[name], minimum=SCORE_MIN, maximum=SCORE_MAX)
-            except ValueError:
-                errors[name] = (
-                    f"{name.capitalize()} must be a whole number from {SCORE_MIN:,} to {SCORE_MAX:,}, "
-                    f"not {row[name]!r}."
-                )
-
-        if "topics" in row:
-            names = self.fields["topics"].widget.clean(row["topics"])
-            found = {t.name: t for t in Topic.objects.filter(name__in=names)}
-            missing = [n for n in names if n not in found]
-            if missing:
-                errors["topics"] = "Unknown topic: " + ", ".join(missing) + "."
-            else:
-                wanted["topics"] = [found[n] for n in names]
-
-        # state wins when it changed; published (true/false) applies when only it changed.
-        state_target: str | None = None
-        if "state" in row and not _blank(row["state"]):
-            value = str(row["state"]).strip()
-            by_label = {label.lower(): code for code, label in State.choices}
-            state_target = value if value in State.values else by_label.get(value.lower())
-            if state_target is None:
-                errors["state"] = f"Unknown state {value!r}: use one of {', '.join(State.values)}."
-        published: bool | None = None
-        if "published" in row and not _blank(row["published"]):
-            try:
-                published = widgets.BooleanWidget().clean(row["published"])
-            except ValueError:
-                errors["published"] = f"published must be true or false, not {row['published']!r}."
-        state_changed = state_target is not None and state_target != instance.state
-        published_changed = published is not None and published != (instance.state == State.PUBLISHED)
-        target: str | None = None
-        if state_changed:
-            target = state_target
-            if published_changed and published != (target == State.PUBLISHED):
-                errors["published"] = f"published={published} contradicts state {target!r}."
-        elif published_changed:
-            target = State.PUBLISHED if published else State.IN_REVIEW
-        if target is not None and target != instance.state:
-            action = STATE_ACTIONS.get((instance.state, target))
-            if action is None:
-                errors["state"] = (
-                    f"Cannot move a story from {instance.get_state_display().lower()} to "
-                    f"{State(target).label.lower()}."
-                )
-            else:
-                wanted["action"] = action
+        _read_version(row, wanted, errors)
+        _read_scores(row, wanted, errors)
+        self._read_topics(row, wanted, errors)
+        _read_state(instance, row, wanted, errors)
         wanted["comment"] = "" if _blank(row.get("comment")) else str(row["comment"]).strip()
 
         if errors:
@@ -283,6 +280,17 @@ class StoryResource(resources.ModelResource):
                 {"version": f"Stale row: the story is at version {instance.version}, the row was exported "
                  f"at version {wanted['version']}. Export again and redo the change."}
             )
+
+    def _read_topics(self, row, wanted: dict[str, Any], errors: dict[str, str]) -> None:
+        if "topics" not in row:
+            return
+        names = self.fields["topics"].widget.clean(row["topics"])
+        found = {t.name: t for t in Topic.objects.filter(name__in=names)}
+        missing = [n for n in names if n not in found]
+        if missing:
+            errors["topics"] = "Unknown topic: " + ", ".join(missing) + "."
+        else:
+            wanted["topics"] = [found[n] for n in names]
 
     def _changes(self, instance: Story) -> dict[str, Any]:
         wanted = getattr(instance, "_wanted", {})
@@ -341,7 +349,7 @@ class StoryResource(resources.ModelResource):
                 run=self.import_run,
                 story=instance,
                 path=f"row {kwargs.get('row_number', '')}".strip(),
-                outcome=ImportRunStory.Outcome.UPDATED,
+                outcome=ImportOutcome.UPDATED,
             )
         # Show the values as stored in the preview's diff.
         instance.refresh_from_db()

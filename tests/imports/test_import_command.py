@@ -14,7 +14,10 @@ from django.utils import timezone
 from providers.models import Provider
 from stories import workflow
 from stories.images.cache import replace_lead_image
-from stories.importing import export_story, import_stories, iter_story_sources, restore_story
+from stories.imports.export import export_story
+from stories.imports.service import import_stories
+from stories.imports.sources import iter_story_sources
+from stories.imports.undo import restore_story
 from stories.models import (
     AuditEntry,
     Image,
@@ -333,24 +336,6 @@ def test_reimport_keeps_editor_quality_and_reports_conflict(tmp_path, editor, cl
     assert entry.conflicts == ["quality"]
 
 
-def test_editor_topics_survive_a_changed_file(tmp_path, editor):
-    write(tmp_path, "a.md", story_file("alpha", topics=("AI",), excerpt="Old.", published=False))
-    run_import(tmp_path)
-    story = Story.objects.get()
-    workflow.update_editorial(
-        story, actor=editor, topics=[Topic.objects.create(name="Robots", slug="robots")]
-    )
-    write(tmp_path, "a.md", story_file("alpha", topics=("AI", "Cloud"), excerpt="New.", published=False))
-
-    report = run_import(tmp_path)
-
-    story.refresh_from_db()
-    assert report.results[0].outcome == "conflict"
-    assert report.results[0].conflicts == ["topics"]
-    assert story.excerpt == "New."
-    assert [st.topic.name for st in story.story_topics.all()] == ["Robots"]
-
-
 def test_overwrite_editorial_lets_the_file_win(tmp_path, editor, cli):
     write(tmp_path, "a.md", story_file("alpha", quality=10))
     run_import(tmp_path)
@@ -386,7 +371,7 @@ def test_reimport_keeps_a_lead_image_an_editor_uploaded_and_reports_the_conflict
     assert report.counts["conflicts"] == 1
     assert report.results[0].conflicts == ["images"]
     assert story.excerpt == "New."
-    assert (lead.pk, lead.url, lead.thumbnails["origin"]) == (uploaded.pk, uploaded.url, "upload")
+    assert (lead.pk, lead.url, lead.origin) == (uploaded.pk, uploaded.url, Image.Origin.UPLOAD)
     assert ImportRunStory.objects.get(run=report.run).conflicts == ["images"]
 
 
@@ -401,7 +386,7 @@ def test_overwrite_editorial_replaces_an_uploaded_lead_image_with_the_files(tmp_
     lead = Image.objects.get(role=Image.Role.LEAD)
     assert report.counts["updated"] == 1
     assert lead.url == "https://img.example/alpha.jpg"
-    assert "origin" not in lead.thumbnails
+    assert lead.origin == ""
 
 
 def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote(
@@ -440,15 +425,23 @@ def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote
     assert (server.hits["/alpha.jpg"], server.hits["/beta.jpg"]) == (1, 0)
 
 
-def test_editor_unpublish_is_not_undone_by_reimport(tmp_path, moderator):
-    write(tmp_path, "a.md", story_file("alpha", published=True))
+def test_an_updated_file_is_applied_with_one_versioned_write_whatever_it_changes(tmp_path):
+    write(tmp_path, "a.md", story_file("alpha", published=False, quality=10, excerpt="Old."))
     run_import(tmp_path)
-    workflow.transition(Story.objects.get(), action=workflow.UNPUBLISH, actor=moderator, comment="Wrong.")
+    write(
+        tmp_path,
+        "a.md",
+        story_file("alpha", published=True, quality=30, topics=("AI", "Cloud"), excerpt="New.", related=True),
+    )
 
     report = run_import(tmp_path)
 
-    assert Story.objects.get().state != State.PUBLISHED
-    assert report.results[0].conflicts == ["published"]
+    story = Story.objects.get()
+    assert report.counts["updated"] == 1
+    assert (story.state, story.quality, story.excerpt) == (State.PUBLISHED, 30, "New.")
+    assert story.version == 2  # content, state, quality and topics: one write
+    audited = {e.field for e in AuditEntry.objects.filter(import_run=report.run)}
+    assert audited == {"state", "quality", "topics"}
 
 
 def test_file_flipping_published_moves_the_state_with_an_audit_entry(tmp_path):
@@ -517,18 +510,6 @@ def test_a_published_flip_the_workflow_refuses_keeps_the_state_and_reports_a_con
     assert (story.state, story.excerpt) == (State.IN_REVIEW, "New.")
     assert report.results[0].conflicts == ["published"]
     assert not AuditEntry.objects.filter(import_run=report.run, field="state").exists()
-
-
-def test_reimporting_an_unchanged_file_does_not_undo_a_moderators_rejection(tmp_path, moderator):
-    write(tmp_path, "a.md", story_file("alpha", published=False))
-    write(tmp_path, "b.md", story_file("beta", published=False, excerpt="Changes later."))
-    run_import(tmp_path)
-    Story.objects.filter(title="Beta").update(state=State.REJECTED)
-    write(tmp_path, "b.md", story_file("beta", published=False, excerpt="Changed."))
-
-    run_import(tmp_path)
-
-    assert Story.objects.get(title="Beta").state == State.REJECTED
 
 
 def test_import_by_an_editor_without_publish_permission_waits_in_review(tmp_path, editor):

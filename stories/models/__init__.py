@@ -1,0 +1,48 @@
+"""The stories app's models: stories and their parts (``story``), import runs (``runs``) and the
+audit trail (``audit``)."""
+
+from __future__ import annotations
+
+from .audit import AuditEntry
+from .runs import ImportOutcome, ImportRun, ImportRunStory
+from .story import (
+    EARLIEST_READABLE,
+    IMAGE_FILE_COLUMNS,
+    LATEST_READABLE,
+    RELATED_FILE_COLUMNS,
+    STORY_DATE_FIELDS,
+    STORY_FILE_COLUMNS,
+    Image,
+    RelatedLink,
+    State,
+    Story,
+    StoryQuerySet,
+    StoryTopic,
+    Topic,
+    lead_images_prefetch,
+    live_condition,
+    readable_dates,
+)
+
+__all__ = [
+    "EARLIEST_READABLE",
+    "IMAGE_FILE_COLUMNS",
+    "LATEST_READABLE",
+    "RELATED_FILE_COLUMNS",
+    "STORY_DATE_FIELDS",
+    "STORY_FILE_COLUMNS",
+    "AuditEntry",
+    "Image",
+    "ImportOutcome",
+    "ImportRun",
+    "ImportRunStory",
+    "RelatedLink",
+    "State",
+    "Story",
+    "StoryQuerySet",
+    "StoryTopic",
+    "Topic",
+    "lead_images_prefetch",
+    "live_condition",
+    "readable_dates",
+]
