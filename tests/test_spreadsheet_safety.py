@@ -381,8 +381,11 @@ def test_yaml_anchors_and_aliases_are_refused(editor_client, spreadsheet_dir):
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        (b"- !!python/object:os.system {id: 1}\n", "line 1: YAML tag 'tag:yaml.org,2002:python/object"),
-        (b"- {id: 1, id: 2, version: 1}\n", "line 1, field 'id': duplicate key"),
+        (
+            b"- !!python/object:os.system {id: 1}\n",
+            "line 1, field '[0]': YAML tag 'tag:yaml.org,2002:python/object",
+        ),
+        (b"- {id: 1, id: 2, version: 1}\n", "line 1, field '[0].id': duplicate key"),
         (b"- " + b"[" * 40 + b"]" * 40 + b"\n", "YAML is nested too deeply"),
     ],
 )

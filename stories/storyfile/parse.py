@@ -145,7 +145,7 @@ def load_yaml(text: str, *, first_line: int = 1) -> Any:
         if root is None:
             return None
         _check_tags(root)
-        return _plain_value(root)
+        return _plain_value(root, "")
     except StoryFileError as exc:
         if exc.line is not None:
             exc.line += first_line - _FRONT_MATTER_LINE
@@ -330,9 +330,7 @@ def _pairs(node: MappingNode, where: str) -> list[tuple[ScalarNode, Node]]:
                 key_node,
             )
         if key_node.value in seen:
-            raise StoryFileError(
-                "duplicate key", field=f"{where}.{key_node.value}".lstrip("."), line=_line(key_node)
-            )
+            raise _err("duplicate key", _key_name(where, key_node), key_node)
         seen.add(key_node.value)
     return node.value
 
