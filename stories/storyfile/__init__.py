@@ -31,6 +31,7 @@ related links and ``NEWSROOM_MAX_IMAGES_PER_LIST`` images in one list.
 from __future__ import annotations
 
 from .dump import dump_story
+from .errors import StoryFileError
 from .identity import identity_key_for, identity_url_for, normalise_url
 from .jsonform import decode_value, encode_value, record_from_json, record_to_json
 from .limits import (
@@ -43,7 +44,7 @@ from .limits import (
     SCORE_MIN,
     FileLimits,
 )
-from .parse import MAX_DEPTH, StoryFileError, check_url, load_yaml, parse_story
+from .parse import parse_story
 from .records import (
     CANONICAL_ORDER,
     DEFAULT_BLANK_BEFORE,
@@ -63,6 +64,8 @@ from .rules import (
     topic_name_problem,
     url_problem,
 )
+from .safe_yaml import MAX_DEPTH, load_yaml
+from .values import check_url
 
 __all__ = [
     "CANONICAL_ORDER",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit, urlunsplit
 
-from .parse import StoryFileError
+from .errors import StoryFileError
 from .records import StoryRecord
 
 
