@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from stories import workflow
 from stories.images import ImageRejected, decode_image, renditions
-from stories.models import Image, Story
+from stories.models import Image, Story, lead_images_prefetch
 from stories.validators import validate_one_line
 
 THUMBNAIL_WIDTH = 120
@@ -51,16 +51,10 @@ def thumbnail_html(image: Image | None, *, max_width: int = THUMBNAIL_WIDTH) -> 
     )
 
 
-def lead_image_of(story: Story) -> Image | None:
-    """The story's lead image from its prefetched images (``Story.objects.with_cards()``): no query."""
-    leads = [image for image in story.images.all() if image.role == Image.Role.LEAD]
-    return min(leads, key=lambda image: (image.position, image.pk)) if leads else None
-
-
 @admin.display(description="Image")
 def lead_thumbnail(story: Story) -> SafeString:
-    """For ``list_display`` on story lists; the queryset must prefetch ``images``."""
-    return thumbnail_html(lead_image_of(story))
+    """For ``list_display`` on story lists; the queryset feeds ``Story.lead_image`` (``with_cards()``)."""
+    return thumbnail_html(story.lead_image)
 
 
 class LeadImageForm(forms.Form):
@@ -96,7 +90,7 @@ class LeadImageForm(forms.Form):
 def _lead_image_view(request: HttpRequest, story_id: int) -> HttpResponse:
     if not request.user.has_perm("stories.change_story"):
         raise PermissionDenied
-    story = get_object_or_404(Story, pk=story_id)
+    story = get_object_or_404(Story.objects.prefetch_related(lead_images_prefetch()), pk=story_id)
     if request.method == "POST":
         form = LeadImageForm(request.POST, request.FILES)
         if form.is_valid():
@@ -127,7 +121,7 @@ def _lead_image_view(request: HttpRequest, story_id: int) -> HttpResponse:
                 f"“{story}” is published: only a moderator can change what readers see, its lead image "
                 "included.",
             )
-    lead = story.images.filter(role=Image.Role.LEAD).order_by("position", "id").first()
+    lead = story.lead_image
     context = {
         **admin.site.each_context(request),
         "title": "Lead image",

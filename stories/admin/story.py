@@ -153,7 +153,7 @@ class StoryAdmin(
 
     @admin.display(description="topics")
     def topic_list(self, story: Story) -> str:
-        return ", ".join(st.topic.name for st in story.story_topics.all())
+        return ", ".join(story.topic_names())
 
     @admin.display(description="history")
     def history(self, story: Story) -> str:

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import workflow
 from ..forms import posted_versions, reason_for
-from ..models import State, Story, Topic
+from ..models import State, Story
 from ..storyfile import QUEUE_TOPIC_SEPARATOR
 from ..templatetags.images import safe_renditions
 from ..templatetags.reader import http_url, plain_text
@@ -49,7 +49,6 @@ QUEUE_STATES = (State.IN_REVIEW, State.DRAFT)
 @dataclass
 class Row:
     story: Story
-    topics: list[Topic]
     thumbnail: str | None
     transitions: list[Transition]
 
@@ -59,17 +58,19 @@ class Row:
 
     @property
     def topic_names(self) -> str:
-        return f"{QUEUE_TOPIC_SEPARATOR} ".join(t.name for t in self.topics)
+        return f"{QUEUE_TOPIC_SEPARATOR} ".join(self.story.topic_names())
 
 
 def _thumbnail(story: Story) -> str | None:
     """Our cached copy of the lead image; its http(s) URL only when NEWSROOM_IMAGE_FALLBACK allows remote."""
-    for image in story.images.all():
-        local = safe_renditions(image)
-        if local:
-            return local[0].fallback_url
-        if settings.NEWSROOM_IMAGE_FALLBACK == "remote" and http_url(image.url):
-            return image.url
+    image = story.lead_image
+    if image is None:
+        return None
+    local = safe_renditions(image)
+    if local:
+        return local[0].fallback_url
+    if settings.NEWSROOM_IMAGE_FALLBACK == "remote" and http_url(image.url):
+        return image.url
     return None
 
 
@@ -118,7 +119,6 @@ def queue(request: HttpRequest) -> HttpResponse:
     rows = [
         Row(
             story=story,
-            topics=[st.topic for st in story.story_topics.all()],
             thumbnail=_thumbnail(story),
             transitions=workflow.available_transitions(story, user),
         )

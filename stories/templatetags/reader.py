@@ -91,16 +91,6 @@ def query_with(context, **changes) -> str:
 
 
 @register.filter
-def lead_image(story) -> object | None:
-    """The story's first lead image, from the prefetched images (no query)."""
-    images = list(story.images.all())
-    for image in images:
-        if image.role == "lead":
-            return image
-    return None
-
-
-@register.filter
 def plain_text(value: object) -> str:
     """Text as readers see it: HTML entities (``&#8217;``, ``&amp;``) decoded and invisible controls
     removed. Every title, excerpt and provider or topic name goes through it; still escaped on output."""
