@@ -300,7 +300,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(
     2_621_440, 6 * NEWSROOM_MAX_STORY_FILE_BYTES + 64 * DATA_UPLOAD_MAX_NUMBER_FIELDS
 )
 
-# Admin uploads of story files (stories/uploads.py): kept in a private directory,
+# Admin uploads of story files (stories/imports/uploads.py): kept in a private directory,
 # never under MEDIA_ROOT, between preview and confirm.
 NEWSROOM_UPLOAD_DIR = Path(env.str("NEWSROOM_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
 NEWSROOM_UPLOAD_TTL_SECONDS = env.int("NEWSROOM_UPLOAD_TTL_SECONDS", 60 * 60)
@@ -336,8 +336,8 @@ NEWSROOM_IMAGE_FALLBACK = env.str("NEWSROOM_IMAGE_FALLBACK", "none")
 if NEWSROOM_IMAGE_FALLBACK not in {"remote", "none"}:
     raise ImproperlyConfigured(f"NEWSROOM_IMAGE_FALLBACK must be remote or none: {NEWSROOM_IMAGE_FALLBACK!r}")
 
-# Spreadsheet round trip (stories/resources.py) through django-import-export. Files are
-# untrusted (stories/spreadsheet_files.py): bounded, and kept between preview and confirm in
+# Spreadsheet round trip (stories/imports/spreadsheet.py) through django-import-export. Files are
+# untrusted (stories/imports/spreadsheet_files.py): bounded, and kept between preview and confirm in
 # a private directory, never served, for NEWSROOM_UPLOAD_TTL_SECONDS.
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 NEWSROOM_SPREADSHEET_MAX_BYTES = env.int("NEWSROOM_SPREADSHEET_MAX_BYTES", 10 * 1024 * 1024)
