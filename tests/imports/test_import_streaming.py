@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pty
@@ -190,30 +191,54 @@ def test_a_failure_line_stands_alone_on_the_terminal_with_the_bar_drawn_again_be
     assert out.strip() == "created 300, updated 0, unchanged 0, conflicts 0, failed 1"
 
 
+def blocked_reader(fifo: Path, process: subprocess.Popen, *, timeout: float = 120) -> int:
+    """Wait until ``process`` is blocked opening ``fifo`` to read it; the write end, opened then.
+
+    Opening the write end without blocking fails (ENXIO) until a reader is there. Kept open and
+    never written, it leaves the reader waiting for data, as long as the caller likes.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        if process.poll() is not None:
+            pytest.fail(f"the import ended before it reached {fifo.name}: {process.stderr.read()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the import did not reach {fifo.name} in {timeout:.0f} s")
+        time.sleep(0.05)
+
+
 def test_an_interrupted_import_keeps_what_it_wrote_and_a_rerun_finishes_the_batch(tmp_path, scratch_database):
     url, path = scratch_database
-    generate(tmp_path / "batch", 3000, seed=8)
+    batch = tmp_path / "batch"
+    files = sorted(generate(batch, 3000, seed=8))
+    # A named pipe among the story files, in the middle of the batch: the import commits the
+    # chunks before it, then waits to read it, and cannot finish before it is interrupted.
+    fifo = batch / f"{files[1500].stem}-pipe.md"
+    os.mkfifo(fifo)
+    assert str(fifo) in [source.path for source in iter_story_sources([str(batch)])]
     env = dict(os.environ, DATABASE_URL=url, DEBUG="1")
     before = stories_in(path)
 
     process = subprocess.Popen(
-        command(str(tmp_path / "batch"), "--jobs", "2"),
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        command(str(batch), "--jobs", "2"), cwd=BASE_DIR, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.monotonic() + 120
-    while stories_in(path) == before and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    writer = blocked_reader(fifo, process)
+    try:
+        written_when_blocked = stories_in(path) - before
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(writer)
 
     assert process.returncode == 130, err[-2000:]
     assert "Interrupted" in err and "Traceback" not in err
     written = stories_in(path) - before
-    assert 0 < written < 3000
+    assert 0 < written == written_when_blocked < 1500
     with sqlite3.connect(path) as conn:  # every story that is there is whole: chunks are atomic
         orphans = conn.execute(
             "SELECT count(*) FROM stories_story s WHERE NOT EXISTS "
@@ -221,8 +246,9 @@ def test_an_interrupted_import_keeps_what_it_wrote_and_a_rerun_finishes_the_batc
         ).fetchone()[0]
     assert orphans == 0
 
+    fifo.unlink()
     rerun = subprocess.run(
-        command(str(tmp_path / "batch"), "--jobs", "2"), cwd=BASE_DIR, env=env, capture_output=True, text=True
+        command(str(batch), "--jobs", "2"), cwd=BASE_DIR, env=env, capture_output=True, text=True
     )
 
     assert rerun.returncode == 0, rerun.stderr[-2000:]
