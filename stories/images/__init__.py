@@ -3,7 +3,8 @@
 Story files point at images on other sites. Readers' pages must not hot-link them, so
 ``cache_images()`` downloads each one, checks it with Pillow, re-encodes it without
 metadata and writes thumbnails (WebP plus a JPEG, or PNG when transparent) into
-``default_storage``. Editors can also upload a lead image (``replace_lead_image()``).
+``default_storage``. An editor's upload is verified and stored the same way (``store_upload()``);
+the workflow makes it a story's lead image (``workflow.replace_lead_image``).
 
 Remote servers and files are hostile until proven otherwise:
 
@@ -20,18 +21,18 @@ one image URL at a time, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-from .cache import ORIGIN_UPLOAD, cache_images, cache_images_for_stories, replace_lead_image
+from .cache import cache_images, cache_images_for_stories, copy_columns, store_upload
 from .fetch import ImageRejected
 from .process import Rendition, decode_image, renditions
 
 # What the rest of the site uses; everything else is imported from its module.
 __all__ = [
-    "ORIGIN_UPLOAD",
     "ImageRejected",
     "Rendition",
     "cache_images",
     "cache_images_for_stories",
+    "copy_columns",
     "decode_image",
     "renditions",
-    "replace_lead_image",
+    "store_upload",
 ]

@@ -10,20 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..audit import record
-from ..models import AuditEntry, Image, Story
+from ..models import Image
 from .fetch import FetchPolicy, ImageRejected, fetch_image_bytes
 from .process import CachedCopy, store_image, url_key
 
 logger = logging.getLogger(__name__)
 
-ORIGIN_FETCHED = Image.Origin.FETCHED
-ORIGIN_UPLOAD = Image.Origin.UPLOAD
 
 
 def fetch_and_store(url: str, *, policy: FetchPolicy) -> CachedCopy:
@@ -159,19 +155,25 @@ def _reuse_existing_copies(by_url: dict[str, list[int]], report: CacheReport) ->
     return reused
 
 
+def copy_columns(copy: CachedCopy, *, origin: str, source_url: str) -> dict[str, Any]:
+    """The columns of an image row that hold its local copy: the copy, where it came from, and when."""
+    return {
+        "cache_status": Image.CacheStatus.CACHED,
+        "cache_error": "",
+        "cached_at": timezone.now(),
+        "local_file": copy.local_file,
+        "local_width": copy.width,
+        "local_height": copy.height,
+        "thumbnails": copy.thumbnails,
+        "origin": origin,
+        "source_url": source_url,
+    }
+
+
 @transaction.atomic
 def _record_success(ids: list[int], copy: CachedCopy, *, source_url: str) -> None:
-    Image.objects.filter(pk__in=ids).update(
-        cache_status=Image.CacheStatus.CACHED,
-        cache_error="",
-        cached_at=timezone.now(),
-        local_file=copy.local_file,
-        local_width=copy.width,
-        local_height=copy.height,
-        thumbnails=copy.thumbnails,
-        origin=Image.Origin.FETCHED,
-        source_url=source_url,
-    )
+    columns = copy_columns(copy, origin=Image.Origin.FETCHED, source_url=source_url)
+    Image.objects.filter(pk__in=ids).update(**columns)
 
 
 @transaction.atomic
@@ -213,58 +215,9 @@ def cache_images_for_stories(story_ids: Iterable[int]) -> None:
 
 
 def store_upload(data: bytes) -> CachedCopy:
-    """Verify and store an uploaded image; the name comes from its content."""
+    """Verify and store an uploaded image; the name comes from its content. Which story it shows
+    is the workflow's business (``workflow.replace_lead_image``)."""
     policy = FetchPolicy.from_settings()
     if len(data) > policy.max_bytes:
         raise ImageRejected(f"file is larger than the limit of {policy.max_bytes} bytes")
     return store_image(data, key=hashlib.sha256(data).hexdigest()[:32], policy=policy)
-
-
-@transaction.atomic
-def replace_lead_image(*, story: Story, data: bytes, actor, title: str = "", comment: str = "") -> Image:
-    """Make an uploaded image the story's lead image, with thumbnails and an audit entry.
-
-    The lead image row is updated in place (its place in the file's layout is kept);
-    its URL becomes our own copy's absolute address, so an export points at it.
-    """
-    copy = store_upload(data)
-    lead = (
-        Image.objects.select_for_update()
-        .filter(story=story, role=Image.Role.LEAD)
-        .order_by("position", "id")
-        .first()
-    )
-    before = _image_summary(lead)
-    if lead is None:
-        lead = Image(story=story, role=Image.Role.LEAD, position=0)
-    public_url = settings.SITE_URL + default_storage.url(copy.local_file)
-    lead.origin, lead.source_url = Image.Origin.UPLOAD, public_url
-    lead.url = public_url
-    lead.width, lead.height = copy.width, copy.height
-    lead.is_cached = True
-    if title:
-        lead.title = title
-    lead.cache_status = Image.CacheStatus.CACHED
-    lead.cache_error = ""
-    lead.cached_at = timezone.now()
-    lead.local_file.name = copy.local_file
-    lead.local_width, lead.local_height = copy.width, copy.height
-    lead.thumbnails = copy.thumbnails
-    lead.save()
-    record(
-        story=story, action=AuditEntry.Action.LEAD_IMAGE, actor=actor, field="images",
-        before=before, after=_image_summary(lead), comment=comment,
-    )
-    return lead
-
-
-def _image_summary(image: Image | None) -> dict[str, Any] | None:
-    if image is None:
-        return None
-    return {
-        "url": image.url,
-        "local_file": image.local_file.name or "",
-        "width": image.local_width or image.width,
-        "height": image.local_height or image.height,
-        "title": image.title,
-    }

@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Model
 
 from stories import audit
-from stories.images import replace_lead_image as store_lead_image
+from stories.images import copy_columns, store_upload
 from stories.models import AuditEntry, Image, ImportRun, RelatedLink, Story, StoryTopic, Topic
 
 from .errors import WorkflowError
@@ -261,11 +263,57 @@ def replace_lead_image(
     comment: str = "",
     expected_version: int | None = None,
 ) -> Image:
-    """Make an uploaded picture the story's lead image (``stories.images.replace_lead_image``
-    stores it and writes the audit entry), under the version check and the moderation rule."""
+    """Make an uploaded picture the story's lead image, under the version check and the moderation
+    rule, with an audit entry.
+
+    The picture is verified and stored with its thumbnails (``stories.images.store_upload``). The
+    lead image row is changed in place (its place in the file's layout is kept); its URL becomes
+    our own copy's absolute address, so an export points at it.
+    """
     require(actor, EDIT_PERMISSION, "change stories")
     expected = check_version(story, expected_version)
     refuse_unless_moderator(story, actor, ["images"])
     touched = touched_after(story, actor, ["images"])
     write_versioned(story, expected=expected, changes={} if touched is None else {"editor_touched": touched})
-    return store_lead_image(story=story, data=data, actor=actor, title=title, comment=comment)
+    copy = store_upload(data)
+    lead = (
+        Image.objects.select_for_update()
+        .filter(story=story, role=Image.Role.LEAD)
+        .order_by("position", "id")
+        .first()
+    )
+    before = _image_summary(lead)
+    if lead is None:
+        lead = Image(story=story, role=Image.Role.LEAD, position=0)
+    public_url = settings.SITE_URL + default_storage.url(copy.local_file)
+    lead.url = public_url
+    lead.width, lead.height = copy.width, copy.height
+    lead.is_cached = True
+    if title:
+        lead.title = title
+    for name, value in copy_columns(copy, origin=Image.Origin.UPLOAD, source_url=public_url).items():
+        setattr(lead, name, value)
+    lead.save()
+    forget_prefetched(story)
+    audit.record(
+        story=story,
+        action=AuditEntry.Action.LEAD_IMAGE,
+        actor=actor,
+        field="images",
+        before=before,
+        after=_image_summary(lead),
+        comment=comment,
+    )
+    return lead
+
+
+def _image_summary(image: Image | None) -> dict[str, Any] | None:
+    if image is None:
+        return None
+    return {
+        "url": image.url,
+        "local_file": image.local_file.name or "",
+        "width": image.local_width or image.width,
+        "height": image.local_height or image.height,
+        "title": image.title,
+    }

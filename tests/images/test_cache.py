@@ -11,8 +11,9 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 from PIL.PngImagePlugin import PngInfo
 
-from stories.images.cache import cache_images, cache_images_for_stories, replace_lead_image
-from stories.models import Image, RelatedLink
+from stories import workflow
+from stories.images.cache import cache_images, cache_images_for_stories
+from stories.models import Image, RelatedLink, State
 from tests.conftest import make_provider, make_story
 from tests.images_support import ImageServer, make_image_bytes, respond
 from tests.terminal import Terminal
@@ -355,8 +356,8 @@ def test_png_text_chunks_and_exif_are_stripped(server, settings):
 
 
 def test_an_editors_upload_is_never_fetched_again(server, editor):
-    story = make_story()
-    replace_lead_image(story=story, data=make_image_bytes("PNG", (400, 300)), actor=editor)
+    story = make_story(state=State.IN_REVIEW)
+    workflow.replace_lead_image(story, data=make_image_bytes("PNG", (400, 300)), actor=editor)
     out, _ = run("--force")
     assert out.strip() == "cached 0, failed 0, skipped 1"
     assert story.images.get().cache_status == Image.CacheStatus.CACHED

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from providers.models import Provider
 from stories import workflow
-from stories.images.cache import replace_lead_image
 from stories.imports.export import export_story
 from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
@@ -351,16 +350,17 @@ def test_overwrite_editorial_lets_the_file_win(tmp_path, editor, cli):
     assert (audit.before, audit.after) == (90, 10)
 
 
-def upload_lead_image(story: Story, editor, settings, media_root: Path) -> Image:
+def upload_lead_image(story: Story, person, settings, media_root: Path) -> Image:
     settings.MEDIA_ROOT = media_root
     settings.NEWSROOM_IMAGE_WIDTHS = [320]
-    return replace_lead_image(story=story, data=make_image_bytes("JPEG", (640, 360)), actor=editor)
+    return workflow.replace_lead_image(story, data=make_image_bytes("JPEG", (640, 360)), actor=person)
 
 
-def test_reimport_keeps_a_lead_image_an_editor_uploaded_and_reports_the_conflict(tmp_path, editor, settings):
+def test_reimport_keeps_an_uploaded_lead_image_and_reports_the_conflict(tmp_path, moderator, settings):
     write(tmp_path / "files", "a.md", story_file("alpha", excerpt="Old."))
     run_import(tmp_path / "files")
-    uploaded = upload_lead_image(Story.objects.get(), editor, settings, tmp_path / "media")
+    # The story is published: only a moderator may change its lead image.
+    uploaded = upload_lead_image(Story.objects.get(), moderator, settings, tmp_path / "media")
     changed = story_file("alpha", excerpt="New.").replace("img.example/alpha.jpg", "img.example/other.jpg")
     write(tmp_path / "files", "a.md", changed)
 
@@ -375,10 +375,10 @@ def test_reimport_keeps_a_lead_image_an_editor_uploaded_and_reports_the_conflict
     assert ImportRunStory.objects.get(run=report.run).conflicts == ["images"]
 
 
-def test_overwrite_editorial_replaces_an_uploaded_lead_image_with_the_files(tmp_path, editor, settings):
+def test_overwrite_editorial_replaces_an_uploaded_lead_image_with_the_files(tmp_path, moderator, settings):
     write(tmp_path / "files", "a.md", story_file("alpha", excerpt="Old."))
     run_import(tmp_path / "files")
-    upload_lead_image(Story.objects.get(), editor, settings, tmp_path / "media")
+    upload_lead_image(Story.objects.get(), moderator, settings, tmp_path / "media")
     write(tmp_path / "files", "a.md", story_file("alpha", excerpt="New."))
 
     report = run_import(tmp_path / "files", overwrite_editorial=True)
