@@ -16,7 +16,7 @@ from providers.models import Provider
 
 from ..fields import HttpURLFormField
 from ..forms import posted_versions, score_field
-from ..models import Image, RelatedLink, Story, Topic
+from ..models import AuditEntry, Image, RelatedLink, Story, Topic
 from ..validators import count_validators, validate_one_line
 from ..workflow import TRANSITIONS, stale_message
 
@@ -171,7 +171,8 @@ class WorkflowForm(forms.Form):
     """The workflow panel on the admin change page: a transition, or a new window."""
 
     action = forms.ChoiceField(
-        choices=[(a, t.label) for a, t in TRANSITIONS.items()] + [("schedule", "Schedule")]
+        choices=[(a, t.label) for a, t in TRANSITIONS.items()]
+        + [(AuditEntry.Action.SCHEDULE, AuditEntry.Action.SCHEDULE.label)]
     )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     go_live_at = forms.DateTimeField(

@@ -15,9 +15,11 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from .. import workflow
-from ..models import Story
+from ..models import AuditEntry, Story
 from ..workflow import WorkflowError
 from .forms import WorkflowForm
+
+SCHEDULE = AuditEntry.Action.SCHEDULE
 
 
 class StoryWorkflowPanelMixin:
@@ -36,7 +38,7 @@ class StoryWorkflowPanelMixin:
     def workflow_panel_context(self, request: HttpRequest, story: Story) -> dict:
         return {
             "workflow_transitions": workflow.available_transitions(story, request.user),
-            "can_schedule": workflow.may(request.user, "schedule"),
+            "can_schedule": workflow.may(request.user, SCHEDULE),
             "workflow_form": WorkflowForm(
                 initial={
                     "expected_version": story.version,
@@ -73,7 +75,7 @@ class StoryWorkflowPanelMixin:
             "comment": data["comment"],
         }
         window = {"go_live_at": data["go_live_at"], "expire_at": data["expire_at"]}
-        if data["action"] == "schedule":
+        if data["action"] == SCHEDULE:
             workflow.schedule(story, **common, **window)
             self.message_user(request, f"Schedule of “{story.title}” saved.", messages.SUCCESS)
             return

@@ -118,7 +118,7 @@ def may(actor, action: str) -> bool:
     """Whether ``actor`` holds the permission for a transition or for "schedule"/"edit"."""
     if action in TRANSITIONS:
         return has_perm(actor, TRANSITIONS[action].permission)
-    return has_perm(actor, SCHEDULE_PERMISSION if action == "schedule" else EDIT_PERMISSION)
+    return has_perm(actor, SCHEDULE_PERMISSION if action == AuditEntry.Action.SCHEDULE else EDIT_PERMISSION)
 
 
 def available_transitions(story: Story, actor) -> list[Transition]:
