@@ -20,7 +20,7 @@ from tests.admin.test_bulk import action_post
 from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
 from tests.images_support import make_image_bytes
-from tests.test_spreadsheet import _admin_import, export_csv, set_cell
+from tests.imports.test_spreadsheet import _admin_import, export_csv, set_cell
 
 pytestmark = pytest.mark.django_db
 

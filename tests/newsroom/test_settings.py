@@ -13,7 +13,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper
 
 from newsroom.settings import database_from_url, env, env_limit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_up(**variables: str) -> subprocess.CompletedProcess:
