@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -191,6 +193,21 @@ def test_a_failure_line_stands_alone_on_the_terminal_with_the_bar_drawn_again_be
     assert out.strip() == "created 300, updated 0, unchanged 0, conflicts 0, failed 1"
 
 
+@contextlib.contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Processes started inside take Ctrl-C (SIGINT) the way they would from a terminal.
+
+    A process inherits an ignored SIGINT, and Python then never turns it into KeyboardInterrupt:
+    a test run a shell started in the background, without job control, ignores it. A handled
+    signal is reset to its default in the new program, so handling it here for the moment is enough.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def blocked_reader(fifo: Path, process: subprocess.Popen, *, timeout: float = 120) -> int:
     """Wait until ``process`` is blocked opening ``fifo`` to read it; the write end, opened then.
 
@@ -223,10 +240,11 @@ def test_an_interrupted_import_keeps_what_it_wrote_and_a_rerun_finishes_the_batc
     env = dict(os.environ, DATABASE_URL=url, DEBUG="1")
     before = stories_in(path)
 
-    process = subprocess.Popen(
-        command(str(batch), "--jobs", "2"), cwd=BASE_DIR, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )
+    with interruptible_children():
+        process = subprocess.Popen(
+            command(str(batch), "--jobs", "2"), cwd=BASE_DIR, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
     writer = blocked_reader(fifo, process)
     try:
         written_when_blocked = stories_in(path) - before
