@@ -17,7 +17,7 @@
 * everything is recorded in the audit trail, and the run is marked reverted
   (``status``, ``reverted_at``, ``reverted_by``). A run is reverted once.
 
-Decisions where the brief is silent: providers and topics the run created stay
+Choices an undo makes: providers and topics the run created stay
 (other stories may use them); reverting needs ``stories.publish_story`` (the
 moderators' permission); the undo is all or nothing (one transaction), so a
 failure half-way leaves the run as it was.

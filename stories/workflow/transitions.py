@@ -1,6 +1,6 @@
 """The state machine: ``TRANSITIONS`` is its one statement; everything else is derived from it.
 
-Decisions where the product brief leaves a choice:
+Choices this state machine makes:
 
 - **unpublish** and **expiry** move a story back to *in review*: it returns to the
   moderation queue, where a moderator can publish it again (with a new window) or reject it.
