@@ -258,8 +258,6 @@ def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, 
     report.restored.append((story.pk, story.title))
 
 
-
-
 @transaction.atomic
 def restore_story(*, story: Story, previous: dict, actor=None, import_run: ImportRun | None = None) -> Story:
     """Put a story back as ``ImportRunStory.previous`` describes it (what undoing an import run does).
