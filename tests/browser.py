@@ -9,7 +9,9 @@ from __future__ import annotations
 import shutil
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -51,3 +53,19 @@ def start_chromium(chromium: str, chromedriver: str) -> webdriver.Chrome:
 
 def wait_for(driver, locator):
     return WebDriverWait(driver, 10).until(EC.presence_of_element_located(locator))
+
+
+def click_and_wait_for_the_next_page(driver, element) -> None:
+    """Click something that loads a new page, and return once that page has loaded.
+
+    Chromium may answer "node does not belong to the document" while the old page is being
+    replaced, so every question asked during the swap is allowed to fail and is asked again.
+    """
+    old_root = driver.find_element(By.TAG_NAME, "html").id
+    element.click()
+
+    def next_page_loaded(driver) -> bool:
+        root = driver.find_element(By.TAG_NAME, "html")
+        return root.id != old_root and driver.execute_script("return document.readyState") == "complete"
+
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(next_page_loaded)

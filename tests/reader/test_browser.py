@@ -7,11 +7,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
 
 from stories.models import State
-from tests.browser import wait_for
+from tests.browser import click_and_wait_for_the_next_page, wait_for
 from tests.conftest import make_provider, make_story, make_topic
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -111,8 +109,10 @@ def test_moderator_publishes_from_the_queue_and_readers_see_it(
     browser.find_element(By.ID, "id_username").send_keys("mona")
     browser.find_element(By.ID, "id_password").send_keys("pw-mona-secret", Keys.ENTER)
     item = wait_for(browser, (By.ID, f"story-{waiting.pk}"))
-    item.find_element(By.CSS_SELECTOR, "button[name='action'][value='publish']").click()
-    WebDriverWait(browser, 10).until(EC.staleness_of(item))
+    click_and_wait_for_the_next_page(
+        browser, item.find_element(By.CSS_SELECTOR, "button[name='action'][value='publish']")
+    )
+    assert not browser.find_elements(By.ID, f"story-{waiting.pk}")
 
     browser.get(live_server.url + reverse("stories:home"))
     titles = [link.text for link in browser.find_elements(By.CSS_SELECTOR, ".card__title a")]
