@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.utils.text import slugify
 
 from stories.models import Story
+from stories.records import record_from_story, stories_with_rows
 from stories.storyfile import dump_story
-
-from .records import record_from_story, stories_with_rows
 
 
 def stories_for_export():

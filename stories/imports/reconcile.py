@@ -28,12 +28,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stories.models import State
+from stories.records import StoredStory, plain, with_editorial
 from stories.storyfile import StoryRecord, with_key
 from stories.workflow import CONTENT_FIELDS, READER_FIELDS, TRANSITIONS, Held, Plan, import_action
 from stories.workflow.permissions import held_fields
 from stories.workflow.transitions import refusal
-
-from .records import StoredStory, plain, with_editorial
 
 # The parts of a story file whose value is the file's unless a person decided otherwise, by
 # file key, with the story fields (``editor_touched``, ``READER_FIELDS``) each stands for.

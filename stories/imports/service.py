@@ -30,13 +30,13 @@ from django.utils import timezone
 
 from stories.images import cache_images_for_stories
 from stories.models import ImportRun, ImportRunStory, Story
+from stories.records import changes_between, previous_of, stored_story, stories_with_rows
 from stories.workflow import WorkflowError, apply_plan, is_person, may_moderate
 from stories.workflow.permissions import IMPORT_PERMISSION
 
 from .outcomes import FileResult, ImportOutcome, ImportReport
 from .parsing import CHUNK_BYTES, CHUNK_FILES, ParsedFile, parsed_chunks
 from .reconcile import Importer, new_story_state, reconcile
-from .records import changes_between, previous_of, stored_story, stories_with_rows
 from .references import References
 from .sources import StorySource
 from .writer import (

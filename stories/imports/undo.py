@@ -35,12 +35,12 @@ from django.utils import timezone
 
 from stories import audit
 from stories.models import AuditEntry, ImportRun, ImportRunStory, Story
+from stories.records import stories_with_rows
 from stories.storyfile import record_from_json
 from stories.workflow import CONTENT_FIELDS, EDITORIAL_FIELDS, Plan, apply_plan
 from stories.workflow.permissions import MODERATE_PERMISSION, has_perm
 
 from .outcomes import ImportOutcome
-from .records import stories_with_rows
 from .references import References
 from .writer import EVERY_PART, StoryWriter
 
@@ -259,8 +259,18 @@ def _undo_update(run: ImportRun, entry: ImportRunStory, story: Story, *, actor, 
 
 
 @transaction.atomic
-def restore_story(*, story: Story, previous: dict, actor=None, import_run: ImportRun | None = None) -> Story:
-    """Put a story back as ``ImportRunStory.previous`` describes it (what undoing an import run does).
+def restore_story(
+    *,
+    story: Story,
+    previous: dict,
+    actor=None,
+    import_run: ImportRun | None = None,
+    comment: str = RESTORED_COMMENT,
+    audit_action: str = UNDO_ACTION,
+) -> Story:
+    """Put a story back as a snapshot describes it (``records.snapshot_of``: a ``Revision.data``,
+    or ``ImportRunStory.previous``): what undoing an import run, restoring a revision and
+    publishing a draft do.
 
     Source fields, editorial values, state and ``editor_touched`` all return to
     their values before the import, in one workflow plan: one versioned write
@@ -277,8 +287,8 @@ def restore_story(*, story: Story, previous: dict, actor=None, import_run: Impor
         topics=tuple(previous["topics"]),
         touched=tuple(previous["editor_touched"]),
         bookkeeping={"source_hash": previous["source_hash"], "superseded_hashes": []},
-        audit_action=UNDO_ACTION,
-        comment=RESTORED_COMMENT,
+        audit_action=audit_action,
+        comment=comment,
     )
     apply_plan(story, plan, actor=actor, import_run=import_run, writer=StoryWriter(References()))
     return story

@@ -1,9 +1,10 @@
-"""The stories app's models: stories and their parts (``story``), import runs (``runs``) and the
-audit trail (``audit``)."""
+"""The stories app's models: stories and their parts (``story``), import runs (``runs``), the
+audit trail (``audit``) and revisions (``revisions``)."""
 
 from __future__ import annotations
 
 from .audit import AuditEntry
+from .revisions import Revision
 from .runs import ImportOutcome, ImportRun, ImportRunStory
 from .story import (
     EARLIEST_READABLE,
@@ -37,6 +38,7 @@ __all__ = [
     "ImportRun",
     "ImportRunStory",
     "RelatedLink",
+    "Revision",
     "State",
     "Story",
     "StoryQuerySet",

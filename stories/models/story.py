@@ -172,6 +172,15 @@ class Story(models.Model):
         help_text="Hashes of files a later file of the same import replaced (one article under two "
         "names): importing that batch again changes nothing.",
     )
+    draft_revision = models.ForeignKey(
+        "stories.Revision",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="A change to this published story that waits for a moderator (models/revisions.py).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

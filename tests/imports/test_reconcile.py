@@ -13,8 +13,8 @@ from dataclasses import replace
 import pytest
 
 from stories.imports.reconcile import Importer, new_story_state, reconcile
-from stories.imports.records import StoredStory, with_editorial
 from stories.models import State
+from stories.records import StoredStory, with_editorial
 from stories.storyfile import ImageRecord, StoryRecord, parse_story
 from stories.workflow import PUBLISH, SUBMIT, UNPUBLISH
 

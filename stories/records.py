@@ -336,8 +336,15 @@ def stored_story(story: Story) -> StoredStory:
     )
 
 
+def snapshot_of(story: Story) -> dict:
+    """The story whole, as a revision keeps it (``Revision.data``): its source record in the
+    format's JSON form and its editorial values. ``story`` from ``stories_with_rows()``."""
+    return previous_of(story, stored_story(story))
+
+
 def previous_of(story: Story, stored: StoredStory) -> dict:
-    """What undoing an import needs to put ``story`` back as it was (``ImportRunStory.previous``)."""
+    """The story whole (``snapshot_of``) from a ``stored_story``: what a revision keeps, and what
+    undoing an import needs to put ``story`` back as it was (``ImportRunStory.previous``)."""
     return {
         "record": record_to_json(stored.base),
         "state": stored.state,
