@@ -283,6 +283,12 @@ BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Revisions kept per story when `manage.py prune_revisions` runs (unset: every revision is
+# kept). The live revision, the latest and a pending draft are always kept.
+NEWSROOM_KEEP_REVISIONS = env.int("NEWSROOM_KEEP_REVISIONS", None)
+if NEWSROOM_KEEP_REVISIONS is not None and NEWSROOM_KEEP_REVISIONS < 1:
+    raise ImproperlyConfigured(f"NEWSROOM_KEEP_REVISIONS must be at least 1, got {NEWSROOM_KEEP_REVISIONS}")
+
 # Story files are untrusted input: bound their size before parsing.
 NEWSROOM_MAX_STORY_FILE_BYTES = env.int("NEWSROOM_MAX_STORY_FILE_BYTES", 1024 * 1024)
 # ... and what one file may carry: each list is checked before its items are read.

@@ -250,7 +250,7 @@ class _Batch:
             now=timezone.now(),
         )
         previous = None if plan.quiet else previous_of(story, stored)
-        apply_plan(story, plan, actor=self.actor, import_run=self.run, writer=self.writer)
+        apply_plan(story, plan, actor=self.actor, import_run=self.run, writer=self.writer, baseline=previous)
         if plan.conflicts:
             outcome = ImportOutcome.CONFLICT
         else:

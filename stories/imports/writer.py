@@ -15,7 +15,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from stories.models import AuditEntry, Image, RelatedLink, Story, StoryTopic, Topic
+from stories.models import AuditEntry, Image, RelatedLink, Revision, Story, StoryTopic, Topic
+from stories.records import written_snapshot
 from stories.storyfile import ImageRecord, StoryRecord
 
 from .references import References
@@ -159,8 +160,10 @@ def create_stories(
     """Write the rows of new stories, their parts and an audit entry each. Returns their ids by identity."""
     refs.create_missing([item.record for item in new])
     stories = Rows(Story)
+    domains: dict[str, str | None] = {}
     for item in new:
         provider = refs.provider(item.record.provider)
+        domains[item.key] = provider.domain if provider is not None else None
         stories.add(
             **source_columns(item.record, provider)
             | {
@@ -192,7 +195,38 @@ def create_stories(
             created_at=now,
         )
     audits.write()
+    _first_revisions(new, ids, domains, actor_id=actor_id, run_id=run_id, now=now)
     return ids
+
+
+def _first_revisions(
+    new: Sequence[NewStory],
+    ids: dict[str, int],
+    domains: dict[str, str | None],
+    *,
+    actor_id: int | None,
+    run_id: int | None,
+    now: dt.datetime,
+) -> None:
+    """Each new story's first revision, from its record: nothing is read back."""
+    reason = f"Created by import #{run_id}" if run_id is not None else "Created by import"
+    revisions = Rows(Revision)
+    for item in new:
+        record = item.record
+        data = written_snapshot(
+            record,
+            topics=list(dict.fromkeys(record.topics or ())),
+            state=item.state,
+            quality=record.quality,
+            heat=record.heat,
+            source_hash=item.source_hash,
+            provider_domain=domains[item.key],
+        )
+        revisions.add(
+            story=ids[item.key], author=actor_id, import_run=run_id, reason=reason, data=data, created_at=now
+        )
+    revisions.write()
+
 
 
 def _write_new_parts(new: Sequence[NewStory], ids: dict[str, int], refs: References) -> None:
@@ -282,3 +316,17 @@ class StoryWriter:
 
     def topics(self, names: Sequence[str]) -> list[Topic]:
         return self.refs.topics_named(names)
+
+    def snapshot(self, story: Story, source: StoryRecord, topics: Sequence[str]) -> dict:
+        return written_snapshot(
+            source,
+            topics=topics,
+            state=story.state,
+            quality=story.quality,
+            heat=story.heat,
+            editor_touched=story.editor_touched or (),
+            source_hash=story.source_hash,
+            provider_domain=story.provider.domain if story.provider is not None else None,
+            go_live_at=story.go_live_at,
+            expire_at=story.expire_at,
+        )

@@ -19,6 +19,7 @@ from stories.models import AuditEntry, Image, ImportRun, RelatedLink, Story, Sto
 
 from .errors import WorkflowError
 from .permissions import CONTENT_FIELDS, EDIT_PERMISSION, refuse_unless_moderator, require, touched_after
+from .revisions import baseline_of, record_revision
 from .schedule import audit_value
 from .transitions import UNSET
 from .versioned import check_version, stale_error, write_versioned
@@ -232,6 +233,7 @@ def update_editorial(
     touched = touched_after(story, actor, changed)
     if touched is not None:
         changes["editor_touched"] = touched
+    baseline = baseline_of(story)
     write_versioned(story, expected=expected, changes=changes)
     if topic_change is not None:
         write_topics(story, topic_change[1])
@@ -250,6 +252,8 @@ def update_editorial(
             after=after,
             comment=comment,
         )
+    reason = comment or f"Changed {', '.join(changed)}"
+    record_revision(story, actor=actor, reason=reason, import_run=import_run, baseline=baseline)
     return changed
 
 
@@ -274,6 +278,7 @@ def replace_lead_image(
     expected = check_version(story, expected_version)
     refuse_unless_moderator(story, actor, ["images"])
     touched = touched_after(story, actor, ["images"])
+    baseline = baseline_of(story)
     write_versioned(story, expected=expected, changes={} if touched is None else {"editor_touched": touched})
     copy = store_upload(data)
     lead = (
@@ -304,6 +309,7 @@ def replace_lead_image(
         after=_image_summary(lead),
         comment=comment,
     )
+    record_revision(story, actor=actor, reason=comment or "New lead image", baseline=baseline)
     return lead
 
 

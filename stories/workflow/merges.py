@@ -13,6 +13,7 @@ from stories.models import AuditEntry, RelatedLink, Story, Topic
 from .editorial import current_topics, update_editorial
 from .errors import WorkflowError
 from .permissions import require
+from .revisions import baseline_of, record_revision
 from .versioned import write_versioned
 
 
@@ -53,8 +54,12 @@ def merge_providers(*, survivor: Provider, duplicates: Sequence[Provider], actor
         raise WorkflowError("Choose at least one other provider to merge into the one that stays.")
     by_pk = {p.pk: p for p in duplicates}
     comment = f"Merged {', '.join(p.name for p in duplicates)} into {survivor.name}."
-    moved = 0
-    for story in Story.objects.filter(provider__in=by_pk).select_for_update().order_by("pk"):
+    stories = list(Story.objects.filter(provider__in=by_pk).select_for_update().order_by("pk"))
+    # Stories whose related coverage names a duplicate change too: each gets its revision.
+    citing = Story.objects.filter(related_links__provider__in=by_pk).exclude(provider__in=by_pk)
+    affected = stories + list(citing.distinct().order_by("pk"))
+    baselines = {story.pk: baseline_of(story) for story in affected}
+    for story in stories:
         before = str(by_pk[story.provider_id])
         write_versioned(story, expected=story.version, changes={"provider": survivor})
         audit.record(
@@ -66,7 +71,9 @@ def merge_providers(*, survivor: Provider, duplicates: Sequence[Provider], actor
             after=str(survivor),
             comment=comment,
         )
-        moved += 1
     RelatedLink.objects.filter(provider__in=by_pk).update(provider=survivor)
+    for story in affected:
+        record_revision(story, actor=actor, reason=comment, baseline=baselines[story.pk])
     Provider.objects.filter(pk__in=by_pk).delete()
+    moved = len(stories)
     return moved

@@ -20,9 +20,11 @@ from django.db import transaction
 
 from stories import audit
 from stories.models import AuditEntry, ImportRun, Story, Topic
+from stories.records import snapshot_of
 
 from .editorial import forget_prefetched, score_changes, write_topics
 from .permissions import EDIT_PERMISSION, MODERATE_PERMISSION, require
+from .revisions import record_revision
 from .transitions import (
     IMPORT_STATE_COMMENT,
     UNSET,
@@ -80,6 +82,10 @@ class SourceWriter(Protocol):
     def write_parts(self, story: Story, source: Any, parts: frozenset[str]) -> None: ...
 
     def topics(self, names: Sequence[str]) -> list[Topic]: ...
+
+    def snapshot(self, story: Story, source: Any, topics: Sequence[str]) -> dict:
+        """The story as a revision keeps it, once written from ``source`` with ``topics``."""
+        ...
 
 
 def _record_held(story: Story, plan: Plan, *, actor, import_run) -> None:
@@ -147,16 +153,30 @@ def _record_state(story: Story, plan: Plan, before: str, *, actor, import_run) -
         )
 
 
+def _revision_reason(plan: Plan, import_run: ImportRun | None) -> str:
+    if plan.restore_state is None:
+        return f"Import #{import_run.pk}" if import_run is not None else "Import"
+    return plan.comment + (f" Import #{import_run.pk}." if import_run is not None else "")
+
+
 @transaction.atomic
 def apply_plan(
-    story: Story, plan: Plan, *, actor, import_run: ImportRun | None, writer: SourceWriter
+    story: Story,
+    plan: Plan,
+    *,
+    actor,
+    import_run: ImportRun | None,
+    writer: SourceWriter,
+    baseline: dict | None = None,
 ) -> None:
     """Apply ``plan`` to ``story`` (read with its rows) on behalf of ``actor``, who imported the file
     (None: the system), audited against ``import_run``.
 
     One versioned write of the row (``StaleStoryError`` if someone else wrote since ``story`` was
     read), then the rows the plan rewrites; ``PermissionDenied`` or ``WorkflowError`` if the
-    workflow refuses, and nothing is written.
+    workflow refuses, and nothing is written. The change is kept as a revision, linked to the
+    run of an import (a restore's names it in its reason); ``baseline``: the story before it
+    (``records.snapshot_of``), if the caller has it.
     """
     _record_held(story, plan, actor=actor, import_run=import_run)
     if plan.quiet:
@@ -172,6 +192,8 @@ def apply_plan(
     if plan.touched is not None:
         changes["editor_touched"] = list(plan.touched)
     state_before = story.state
+    if baseline is None:
+        baseline = snapshot_of(story)
     write_versioned(story, expected=story.version, changes=changes)
     writer.write_parts(story, plan.source, plan.parts)
     if topics is not None:
@@ -192,3 +214,12 @@ def apply_plan(
             after=after,
             comment=plan.comment,
         )
+    names = [t.name for t in topics] if topics is not None else topics_before
+    record_revision(
+        story,
+        actor=actor,
+        reason=_revision_reason(plan, import_run),
+        import_run=import_run if plan.restore_state is None else None,
+        data=writer.snapshot(story, plan.source, names),
+        baseline=baseline,
+    )

@@ -3,6 +3,10 @@
 ``record_revision`` is called once per change, after the row and its parts are written, in
 the same transaction: a change that is rolled back leaves no revision. A change that leaves
 the story as its newest revision has it makes none (a no-op save is not a revision).
+
+A story from before revisions were kept has none: the first change to it first keeps the
+story as it was (``baseline_of``, taken before the change, passed on as ``baseline``) as a
+revision of its own, by nobody, then the change.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from django.db.models import F
 
 from stories.models import ImportRun, Revision, Story
 from stories.records import snapshot_of, stories_with_rows
+
+BASELINE_REASON = "As it was before revisions were kept"
 
 
 def latest_revision(story: Story) -> Revision | None:
@@ -23,6 +29,14 @@ def live_revision(story: Story) -> Revision | None:
     return story.revisions.live().order_by("-id").first()
 
 
+def baseline_of(story: Story) -> dict | None:
+    """The story as it is now if it has no revision yet (what its first change keeps first, as
+    ``baseline``); None, after one cheap query, when it has one. Call it before the change."""
+    if story.revisions.exists():
+        return None
+    return snapshot_of(stories_with_rows().get(pk=story.pk))
+
+
 def record_revision(
     story: Story,
     *,
@@ -31,15 +45,21 @@ def record_revision(
     import_run: ImportRun | None = None,
     data: dict | None = None,
     draft: bool = False,
+    baseline: dict | None = None,
 ) -> Revision | None:
     """Keep ``story`` as it now is (or ``data``, a snapshot taken by the caller) as a new revision.
 
     ``actor`` is the person (None: the system or ``import_run``). Returns None and writes nothing
-    when the newest revision already holds the same data.
+    when the newest revision already holds the same data. ``baseline``: the story before this
+    change (``baseline_of``), kept first if the story has no revision yet and it differs.
     """
     if data is None:
         data = snapshot_of(stories_with_rows().get(pk=story.pk))
     latest = latest_revision(story)
+    if latest is None and baseline is not None:
+        if baseline == data:
+            return None
+        latest = Revision.objects.create(story=story, reason=BASELINE_REASON, data=baseline)
     if latest is not None and latest.data == data:
         return None
     revision = Revision.objects.create(

@@ -21,6 +21,7 @@ from stories.models import AuditEntry, ImportRun, State, Story
 
 from .errors import WorkflowError
 from .permissions import SCHEDULE_PERMISSION, require
+from .revisions import baseline_of, record_revision
 from .versioned import check_version, write_versioned
 
 
@@ -79,8 +80,11 @@ def schedule(
     if not changes:
         return story
     before = {name: getattr(story, name) for name in changes}
+    baseline = baseline_of(story)
     write_versioned(story, expected=expected, changes=changes)
     record_window(story, before, changes, actor=actor, import_run=import_run, comment=comment)
+    reason = f"Scheduled: {comment}" if comment else "Scheduled"
+    record_revision(story, actor=actor, reason=reason, import_run=import_run, baseline=baseline)
     return story
 
 
@@ -146,6 +150,7 @@ def apply_schedule(*, now: datetime | None = None, dry_run: bool = False) -> Sch
     report = ScheduleReport(went_live=list(going_live), expired=list(expiring))
     if dry_run:
         return report
+    # A go-live changes nothing a revision keeps (the window was kept when it was set): no revision.
     for story in report.went_live:
         _record_at(
             story.go_live_at,
@@ -159,6 +164,7 @@ def apply_schedule(*, now: datetime | None = None, dry_run: bool = False) -> Sch
     for story in report.expired:
         expired_at = story.expire_at
         comment = f"Expired at {expired_at:%Y-%m-%d %H:%M %Z}."
+        baseline = baseline_of(story)
         write_versioned(
             story, expected=story.version, changes={"state": State.IN_REVIEW, "state_comment": comment}
         )
@@ -171,4 +177,5 @@ def apply_schedule(*, now: datetime | None = None, dry_run: bool = False) -> Sch
             after=State.IN_REVIEW,
             comment=comment,
         )
+        record_revision(story, actor=None, reason=comment, baseline=baseline)
     return report

@@ -27,6 +27,7 @@ from stories.models import AuditEntry, ImportRun, State, Story
 
 from .errors import WorkflowError
 from .permissions import EDIT_PERMISSION, SCHEDULE_PERMISSION, has_perm, require, touched_after
+from .revisions import baseline_of, record_revision
 from .schedule import record_window, validate_window
 from .versioned import check_version, write_versioned
 
@@ -72,6 +73,14 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 IMPORT_STATE_COMMENT = "Moved by import: the file's published flag changed."
+# What a transition did, as a revision's reason says it.
+DONE = {
+    SUBMIT: "Submitted for review",
+    PUBLISH: "Published",
+    UNPUBLISH: "Unpublished",
+    REJECT: "Rejected",
+    REQUEST_CHANGES: "Changes requested",
+}
 
 
 def action_between(current: str, target: str) -> str | None:
@@ -212,8 +221,17 @@ def transition(
     changes = state_changes(story, action, actor=actor, comment=comment, expire_at=new_expire) | window
     before_state = story.state
     before_window = {name: getattr(story, name) for name in window}
+    baseline = baseline_of(story)
     write_versioned(story, expected=expected, changes=changes)
     record_transition(story, action, before=before_state, actor=actor, import_run=import_run, comment=comment)
     record_window(story, before_window, window, actor=actor, import_run=import_run, comment=comment)
+    record_revision(
+        story, actor=actor, reason=_reason(story, action, comment), import_run=import_run, baseline=baseline
+    )
     return story
 
+
+def _reason(story: Story, action: str, comment: str) -> str:
+    later = action == PUBLISH and story.go_live_at is not None and story.go_live_at > timezone.now()
+    done = "Scheduled" if later else DONE[action]
+    return f"{done}: {comment}" if comment else done
