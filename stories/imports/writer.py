@@ -228,7 +228,6 @@ def _first_revisions(
     revisions.write()
 
 
-
 def _write_new_parts(new: Sequence[NewStory], ids: dict[str, int], refs: References) -> None:
     topics, images, links = Rows(StoryTopic), Rows(Image), Rows(RelatedLink)
     related = []

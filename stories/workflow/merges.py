@@ -75,5 +75,4 @@ def merge_providers(*, survivor: Provider, duplicates: Sequence[Provider], actor
     for story in affected:
         record_revision(story, actor=actor, reason=comment, baseline=baselines[story.pk])
     Provider.objects.filter(pk__in=by_pk).delete()
-    moved = len(stories)
-    return moved
+    return len(stories)
