@@ -380,7 +380,13 @@ def written_snapshot(
     kept: tuple[str, ...] | None = tuple(raw) if list(dict.fromkeys(raw)) == names else tuple(names)
     if not names and record.has("topics") and record.topics is None:
         kept = None
-    base = absent_as_none(replace(record, quality=quality, heat=heat, topics=kept))
+    changes = {
+        name: value
+        for name, value in (("quality", quality), ("heat", heat), ("topics", kept))
+        if getattr(record, name) != value
+    }
+    # A new story's record is the parsed file's as it is: only what the story changed is replaced.
+    base = absent_as_none(replace(record, **changes)) if changes else record
     return _snapshot(
         base,
         state=state,

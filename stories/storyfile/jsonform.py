@@ -53,23 +53,36 @@ _RECORD_TYPES: dict[str, type[Record]] = {
 _TYPE_NAMES = {v: k for k, v in _RECORD_TYPES.items()}
 
 
+_PLAIN_TYPES = frozenset({type(None), bool, int, str})  # JSON as they are
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def record_to_json(record: Record) -> dict:
     """A record as JSON-safe data; ``record_from_json`` gives back an equal record."""
     data: dict[str, Any] = {"$record": _TYPE_NAMES[type(record)]}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        if f.name == "extra":
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        if name == "extra":
             data["extra"] = [[k, encode_value(v)] for k, v in value.items()]
-        elif f.name in ("keys", "blank_before"):
-            data[f.name] = list(value)
-        elif f.name == "styles":
+        elif name in ("keys", "blank_before"):
+            data[name] = list(value)
+        elif name == "styles":
             data["styles"] = [list(pair) for pair in value]
+        elif type(value) in _PLAIN_TYPES:  # most values: a quick way past the checks below
+            data[name] = value
         elif isinstance(value, Record):
-            data[f.name] = record_to_json(value)
+            data[name] = record_to_json(value)
         elif isinstance(value, tuple):
-            data[f.name] = [record_to_json(v) if isinstance(v, Record) else v for v in value]
+            data[name] = [record_to_json(v) if isinstance(v, Record) else v for v in value]
         else:
-            data[f.name] = encode_value(value)
+            data[name] = encode_value(value)
     return data
 
 
