@@ -23,6 +23,11 @@ def live_revision(story: Story) -> Revision | None:
     return story.revisions.live().order_by("-id").first()
 
 
+def pending_draft(story: Story) -> Revision | None:
+    """The draft of ``story`` that waits for a moderator, as stored now (None: there is none)."""
+    return Revision.objects.filter(pk__in=Story.objects.filter(pk=story.pk).values("draft_revision")).first()
+
+
 def record_revision(
     story: Story,
     *,
@@ -39,7 +44,9 @@ def record_revision(
     """
     if data is None:
         data = snapshot_of(stories_with_rows().get(pk=story.pk))
-    latest = latest_revision(story)
+    # A draft follows the pending draft; a live revision follows the live one (a discarded draft
+    # is neither).
+    latest = (pending_draft(story) if draft else None) or live_revision(story)
     if latest is not None and latest.data == data:
         return None
     revision = Revision.objects.create(
