@@ -102,6 +102,6 @@ class StoryDraftMixin:
                 self.message_user(request, f"The draft of “{story.title}” was discarded.", messages.SUCCESS)
         except StaleDraftError as error:
             self.message_user(request, str(error), messages.WARNING)
-        except WorkflowError as error:
+        except (WorkflowError, PermissionDenied) as error:
             self.message_user(request, str(error), messages.ERROR)
         return redirect(reverse("admin:stories_story_change", args=[story.pk]))

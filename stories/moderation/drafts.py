@@ -80,7 +80,7 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except StaleDraftError as error:
         messages.warning(request, str(error))
-    except WorkflowError as error:
+    except (WorkflowError, PermissionDenied) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"“{plain_text(story.title)}”: the draft is published; readers see it now.")
@@ -95,7 +95,7 @@ def discard(request: HttpRequest, pk: int) -> HttpResponse:
     story = get_object_or_404(Story, pk=pk)
     try:
         discard_draft(story, actor=request.user, expected_version=_expected(request))
-    except WorkflowError as error:
+    except (WorkflowError, PermissionDenied) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"“{plain_text(story.title)}”: the draft was discarded.")

@@ -64,7 +64,12 @@ def snapshot(client, urls) -> dict[str, tuple[int, str, str | None, str | None]]
     pages = {}
     for url in urls:
         response = client.get(url)
-        pages[url] = (response.status_code, response.content.decode(), response.get("ETag"), response.get("Last-Modified"))
+        pages[url] = (
+            response.status_code,
+            response.content.decode(),
+            response.get("ETag"),
+            response.get("Last-Modified"),
+        )
     return pages
 
 
