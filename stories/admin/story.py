@@ -222,7 +222,9 @@ class StoryAdmin(
                 added=formset.new_objects, changed=formset.changed_objects, deleted=formset.deleted_objects
             )
         # The change form carries the version in a hidden field; a changelist row posts it beside.
-        if "expected_version" in form.fields:
+        # The change form shows (and edits) a pending draft; a changelist row shows the live story.
+        change_form = "expected_version" in form.fields
+        if change_form:
             expected = form.cleaned_data.get("expected_version")
         else:
             expected = getattr(form, "expected_version", None)
@@ -232,7 +234,7 @@ class StoryAdmin(
                 actor=request.user,
                 content=content,
                 expected_version=expected,
-                onto_draft=current.draft_revision_id is not None,
+                onto_draft=change_form and current.draft_revision_id is not None,
                 **edits,
             )
         except (WorkflowError, PermissionDenied) as error:

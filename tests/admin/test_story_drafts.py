@@ -13,6 +13,7 @@ from django.urls import reverse
 from stories.models import Revision, Story
 from stories.workflow import update_editorial
 from stories.workflow.drafts import DRAFT_SAVED, edit
+from tests.admin.test_story import list_editable_post
 from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
 
@@ -210,3 +211,17 @@ def test_the_drafts_list_query_count_does_not_grow_with_page_size(
     with django_assert_max_num_queries(8):
         response = moderator_client.get(reverse("moderation:live_drafts"))
     assert response.content.decode().count('class="queue-item"') == count
+
+
+def test_a_changelist_row_changes_the_live_story_while_a_draft_waits(moderator_client, editor):
+    story = make_story(title="Old title", quality=10, heat=5)
+    edit(story, actor=editor, content={"title": "New title"})
+    story.refresh_from_db()
+
+    moderator_client.post(
+        reverse("admin:stories_story_changelist"), list_editable_post([(story, 60, 5, story.version)])
+    )
+
+    stored = Story.objects.get(pk=story.pk)
+    assert (stored.quality, stored.title) == (60, "Old title")
+    assert stored.draft_revision.data["record"]["title"] == "New title"
