@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from .. import workflow
 from ..forms import posted_versions, reason_for
 from ..models import Story
+from ..workflow import drafts
 from .forms import QualityHeatForm, RejectForm, TopicsForm
 
 Change = Callable[[Story, int | None], object]
@@ -47,9 +48,12 @@ class StoryBulkActionsMixin:
         """Apply ``change`` to each selected story, skipping (and reporting) the ones that cannot take it."""
         stories = list(queryset.order_by("pk"))
         versions = posted_versions(request.POST, [s.pk for s in stories])
-        done, skipped = workflow.apply_each(stories, change, versions=versions).summary(verb)
+        result = workflow.apply_each(stories, change, versions=versions)
+        done, skipped = result.summary(verb)
         if done:
             self.message_user(request, done)
+        if result.drafted:
+            self.message_user(request, result.drafted_message(), messages.INFO)
         if skipped:
             self.message_user(request, skipped, messages.WARNING)
 
@@ -131,7 +135,7 @@ class StoryBulkActionsMixin:
 
         def edit(answer: dict) -> Change:
             topics = list(answer["topics"])
-            return lambda story, version: workflow.update_editorial(
+            return lambda story, version: drafts.edit(
                 story, actor=request.user, expected_version=version, **{key: topics}
             )
 
@@ -158,7 +162,7 @@ class StoryBulkActionsMixin:
     def set_quality_heat(self, request, queryset):
         def edit(answer: dict) -> Change:
             values = {k: v for k, v in answer.items() if v is not None}
-            return lambda story, version: workflow.update_editorial(
+            return lambda story, version: drafts.edit(
                 story, actor=request.user, expected_version=version, **values
             )
 

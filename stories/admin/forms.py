@@ -75,15 +75,13 @@ class ExactChangesMixin:
 class StoryAdminForm(ExactChangesMixin, forms.ModelForm):
     """The admin change form. Workflow fields are read-only; the version guards the save.
 
-    ``held_fields`` are shown but not editable (a published story's reader-visible fields,
-    for someone who is not a moderator; see ``StoryAdmin.get_form``). Their values never
-    come from the request, so a page opened before the story was published could drop
-    the person's edit without a word: such a page is refused as stale, changed or not.
+    ``draft_values``: the story's pending draft (``StoryAdmin.get_form``); the form shows and
+    edits it, so only what the person changed over the draft counts as changed.
     """
 
     # Form fields that stand for a story field of another name (``workflow.READER_FIELDS``).
     STORY_FIELDS = {"topic_choices": "topics"}
-    held_fields: tuple[str, ...] = ()
+    draft_values: dict | None = None
 
     topic_choices = forms.ModelMultipleChoiceField(
         label="Topics",
@@ -119,12 +117,12 @@ class StoryAdminForm(ExactChangesMixin, forms.ModelForm):
         if self.instance.pk:
             self.fields["topic_choices"].initial = [st.topic_id for st in self.instance.story_topics.all()]
             self.fields["expected_version"].initial = self.instance.version
-        for name in self.held_fields:
-            self.fields[name].disabled = True
+        if self.draft_values is not None:
+            self.initial.update({name: v for name, v in self.draft_values.items() if name in self.fields})
 
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk and (self.has_changed() or self.held_fields):
+        if self.instance.pk and self.has_changed():
             seen = cleaned.get("expected_version")
             current = Story.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
             if seen is None or seen != current:

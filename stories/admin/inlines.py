@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .. import workflow
 from ..models import Image, RelatedLink
 from .forms import ImageInlineForm, RelatedLinkInlineForm
 
 
 class HeldForModeratorInline(admin.TabularInline):
-    """An inline that is read-only for someone who may not change it on this story
-    (``workflow.held_for_moderator``: a published story's rows, for anyone but a moderator)."""
+    """An inline that is read-only while the story has a draft waiting for a moderator: it shows
+    the live rows, and the change form edits the draft (``admin.drafts``). Otherwise a
+    non-moderator's change to a published story's rows is saved as a draft like the form's."""
 
     story_field: str
 
     def _held(self, request, obj) -> bool:
-        return obj is not None and bool(workflow.held_for_moderator(obj, request.user, [self.story_field]))
+        return obj is not None and obj.draft_revision_id is not None
 
     def has_add_permission(self, request, obj=None) -> bool:
         return super().has_add_permission(request, obj) and not self._held(request, obj)

@@ -3,9 +3,9 @@
 Every write goes through ``stories.workflow``: list_editable rows, the change
 form with its related-link and image inlines (one call, one version check, all
 or nothing), the workflow panel (``workflow_panel``) and every bulk action
-(``bulk_actions``). The workflow refuses a non-moderator's change to what readers
-see of a published story; the change page shows them those fields and inlines
-read-only, and says why.
+(``bulk_actions``). A non-moderator's change to what readers see of a published
+story is saved as a draft for a moderator (``workflow.drafts``); a story with a
+pending draft shows the draft in its form, with a banner (``drafts``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from .. import workflow
 from ..forms import version_field_name
 from ..models import RelatedLink, Story
 from ..workflow import CONTENT_FIELDS, WorkflowError
+from ..workflow.drafts import DRAFT_SAVED, edit
 from .bulk_actions import StoryBulkActionsMixin
 from .changelist import SafeChangeListMixin
+from .drafts import StoryDraftMixin, draft_initial
 from .forms import StoryAdminForm, StoryChangelistForm
 from .history import story_history
 from .images import lead_thumbnail
@@ -64,6 +66,7 @@ class StoryAdmin(
     StoryImportRunsMixin,
     StorySpreadsheetMixin,
     StoryWorkflowPanelMixin,
+    StoryDraftMixin,
     StoryBulkActionsMixin,
     admin.ModelAdmin,
 ):
@@ -172,30 +175,30 @@ class StoryAdmin(
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
-        if obj is None:
+        if obj is None or obj.draft_revision is None:
             return form
-        held = tuple(
-            name
-            for name in form.base_fields
-            if workflow.held_for_moderator(obj, request.user, [form.STORY_FIELDS.get(name, name)])
-        )
-        return type(form.__name__, (form,), {"held_fields": held}) if held else form
+        # The form edits the pending draft: its values are the form's initial ones.
+        return type(form.__name__, (form,), {"draft_values": draft_initial(obj.draft_revision)})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         story = self.get_object(request, unquote(object_id))
         extra_context = dict(extra_context or {})
-        if story is not None and request.method == "GET" and workflow.held_for_moderator(
-            story, request.user, workflow.READER_FIELDS
+        if (
+            story is not None
+            and request.method == "GET"
+            and story.draft_revision_id is None
+            and workflow.held_for_moderator(story, request.user, workflow.READER_FIELDS)
         ):
             self.message_user(
                 request,
-                f"“{story.title}” is published: only a moderator can change what readers see, so its "
-                "content, topics, related links and images are read-only for you. "
-                "You can change its quality and heat.",
-                messages.WARNING,
+                f"“{story.title}” is published: only a moderator can change what readers see, so a "
+                "change to its content, topics, related links or images is saved as a draft that a "
+                "moderator reviews. Quality and heat change at once.",
+                messages.INFO,
             )
         if story is not None:
             extra_context.update(self.workflow_panel_context(request, story))
+            extra_context.update(self.draft_context(request, story))
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- Saving: everything editorial through the workflow service ------------------------------
@@ -219,17 +222,26 @@ class StoryAdmin(
                 added=formset.new_objects, changed=formset.changed_objects, deleted=formset.deleted_objects
             )
         # The change form carries the version in a hidden field; a changelist row posts it beside.
-        if "expected_version" in form.fields:
+        # The change form shows (and edits) a pending draft; a changelist row shows the live story.
+        change_form = "expected_version" in form.fields
+        if change_form:
             expected = form.cleaned_data.get("expected_version")
         else:
             expected = getattr(form, "expected_version", None)
         try:
-            workflow.update_editorial(
-                current, actor=request.user, content=content, expected_version=expected, **edits
+            done = edit(
+                current,
+                actor=request.user,
+                content=content,
+                expected_version=expected,
+                onto_draft=change_form and current.draft_revision_id is not None,
+                **edits,
             )
         except (WorkflowError, PermissionDenied) as error:
             self.message_user(request, f"“{current.title}” was not saved: {error}", messages.ERROR)
             request.story_not_saved = True
+        else:
+            request.story_drafted = done.draft is not None
         form.instance.version = current.version
 
     def log_change(self, request, obj, message):
@@ -238,7 +250,10 @@ class StoryAdmin(
         return super().log_change(request, obj, message)
 
     def response_change(self, request, obj):
-        if getattr(request, "story_not_saved", False):
-            # Back to the page, without Django's "changed successfully": nothing was.
+        if getattr(request, "story_drafted", False):
+            self.message_user(request, f"“{obj.title}”: {DRAFT_SAVED}", messages.SUCCESS)
+        if getattr(request, "story_not_saved", False) or getattr(request, "story_drafted", False):
+            # Back to the page, without Django's "changed successfully": nothing was (readers
+            # see no change).
             return redirect(reverse("admin:stories_story_change", args=[obj.pk]))
         return super().response_change(request, obj)

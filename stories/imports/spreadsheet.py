@@ -31,6 +31,7 @@ from import_export import fields, resources, widgets
 from stories import workflow
 from stories.models import ImportRun, ImportRunStory, State, Story, Topic
 from stories.storyfile import ID_MAX, INT_MAX, INT_MIN, SCORE_MAX, SCORE_MIN, SPREADSHEET_TOPIC_SEPARATOR
+from stories.workflow.drafts import edit
 
 from .outcomes import ImportOutcome
 from .spreadsheet_files import escape_formula, unescape_formula
@@ -319,7 +320,7 @@ class StoryResource(resources.ModelResource):
         try:
             with transaction.atomic():
                 if edits:
-                    workflow.update_editorial(
+                    edit(
                         instance,
                         actor=self.actor,
                         expected_version=wanted["version"],

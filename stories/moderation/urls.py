@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import drafts, views
 
 app_name = "moderation"
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("<int:pk>/transition/", views.transition, name="transition"),
     path("<int:pk>/editorial/", views.editorial, name="editorial"),
+    path("live-drafts/", drafts.live_drafts, name="live_drafts"),
+    path("<int:pk>/draft/publish/", drafts.publish, name="publish_draft"),
+    path("<int:pk>/draft/discard/", drafts.discard, name="discard_draft"),
 ]

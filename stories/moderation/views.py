@@ -33,6 +33,7 @@ from ..storyfile import QUEUE_TOPIC_SEPARATOR
 from ..templatetags.images import safe_renditions
 from ..templatetags.reader import http_url, plain_text
 from ..workflow import TRANSITIONS, Transition, WorkflowError
+from ..workflow.drafts import edit
 from .filters import ModerationFilter, most_used_topic_names
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm
 
@@ -222,14 +223,11 @@ def editorial(request: HttpRequest, pk: int) -> HttpResponse:
     values = dict(form.cleaned_data)  # quality, heat and topics
     expected = values.pop("version")
     try:
-        changed = workflow.update_editorial(story, actor=request.user, expected_version=expected, **values)
+        done = edit(story, actor=request.user, expected_version=expected, **values)
     except WorkflowError as error:
         messages.error(request, str(error))
     else:
-        if changed:
-            messages.success(request, f"“{plain_text(story.title)}”: {', '.join(changed)} saved.")
-        else:
-            messages.info(request, f"“{plain_text(story.title)}”: nothing to change.")
+        (messages.success if done.changed else messages.info)(request, done.message(plain_text(story.title)))
     return _back(request)
 
 

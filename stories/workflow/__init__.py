@@ -12,7 +12,9 @@ images; a story file's change (an import, or undoing one) is applied here too
   only by the hand of someone with ``stories.publish_story``; anyone else gets a
   ``ModeratorOnlyError`` that says so, and nothing is written
   (``permissions.held_for_moderator``, the same rule for the importer, which keeps
-  the story's values and reports the file's as a conflict);
+  the story's values and reports the file's as a conflict). A person's change
+  through ``drafts.edit`` is kept as a draft revision instead, for a moderator to
+  publish or discard (``drafts``, imported from its module);
 - refuses invalid moves with a ``WorkflowError`` that says why (``transitions``:
   ``TRANSITIONS`` is the state machine's one statement);
 - writes the row once, under optimistic locking (``versioned.write_versioned``):

@@ -18,6 +18,7 @@ class BulkResult:
 
     done: list[Story] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    drafted: list[Story] = field(default_factory=list)  # of ``done``: kept as drafts (``workflow.drafts``)
 
     def summary(self, verb: str) -> tuple[str | None, str | None]:
         done = (
@@ -25,6 +26,13 @@ class BulkResult:
         )
         skipped = f"Skipped {len(self.skipped)}: " + " ".join(self.skipped) if self.skipped else None
         return done, skipped
+
+    def drafted_message(self) -> str | None:
+        """Which of the stories changed only as a draft that a moderator reviews."""
+        if not self.drafted:
+            return None
+        titles = ", ".join(f"“{story.title}”" for story in self.drafted)
+        return f"Saved as a draft, for a moderator to review before readers see it: {titles}."
 
 
 def apply_each(
@@ -46,11 +54,13 @@ def apply_each(
             result.skipped.append(f"“{story.title}”: the page did not say which version you saw.")
             continue
         try:
-            change(story, seen)
+            outcome = change(story, seen)
         except WorkflowError as error:  # its message names the story (ModeratorOnlyError included)
             result.skipped.append(str(error))
         except PermissionDenied as error:
             result.skipped.append(f"“{story.title}”: {error or 'not allowed'}")
         else:
             result.done.append(story)
+            if getattr(outcome, "draft", None) is not None:
+                result.drafted.append(story)
     return result

@@ -8,7 +8,9 @@ that rule, for forms, bulk actions, imports and spreadsheets alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 
@@ -108,9 +110,24 @@ def moderator_only_message(story: Story, fields: Iterable[str]) -> str:
     )
 
 
+# Stories whose change is being made as a draft (``workflow.drafts``): written inside a savepoint
+# that is rolled back, so what readers see does not change.
+_PROPOSING: ContextVar[frozenset[int]] = ContextVar("proposing", default=frozenset())
+
+
+@contextmanager
+def proposing(story: Story) -> Iterator[None]:
+    """Within this block a held change to ``story`` is written: it is a draft's, rolled back after."""
+    token = _PROPOSING.set(_PROPOSING.get() | {story.pk})
+    try:
+        yield
+    finally:
+        _PROPOSING.reset(token)
+
+
 def refuse_unless_moderator(story: Story, actor, fields: Iterable[str]) -> None:
     held = held_for_moderator(story, actor, fields)
-    if held:
+    if held and story.pk not in _PROPOSING.get():
         raise ModeratorOnlyError(moderator_only_message(story, held))
 
 

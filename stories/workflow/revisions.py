@@ -37,6 +37,11 @@ def baseline_of(story: Story) -> dict | None:
     return snapshot_of(stories_with_rows().get(pk=story.pk))
 
 
+def pending_draft(story: Story) -> Revision | None:
+    """The draft of ``story`` that waits for a moderator, as stored now (None: there is none)."""
+    return Revision.objects.filter(pk__in=Story.objects.filter(pk=story.pk).values("draft_revision")).first()
+
+
 def record_revision(
     story: Story,
     *,
@@ -55,7 +60,9 @@ def record_revision(
     """
     if data is None:
         data = snapshot_of(stories_with_rows().get(pk=story.pk))
-    latest = latest_revision(story)
+    # A draft follows the pending draft; a live revision follows the live one (a discarded draft
+    # is neither).
+    latest = (pending_draft(story) if draft else None) or live_revision(story)
     if latest is None and baseline is not None:
         if baseline == data:
             return None

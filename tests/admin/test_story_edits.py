@@ -15,6 +15,7 @@ from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
 from stories.imports.undo import revert_import_run
 from stories.models import AuditEntry, Image, RelatedLink, State, Story
+from stories.storyfile import record_from_json
 from tests.browser_forms import form_data
 from tests.conftest import make_story
 from tests.imports.test_import_command import story_file
@@ -238,27 +239,44 @@ def test_undo_keeps_a_created_story_whose_related_links_a_person_edited(
     assert Story.objects.get().related_links.get().title == "Corrected"
 
 
-def test_an_editor_cannot_change_a_published_storys_related_link_inline(editor_client):
+def test_an_editors_related_link_edit_on_a_published_story_waits_as_a_draft(editor_client, editor):
     story = make_story(state=State.PUBLISHED, related=1)
     link = story.related_links.get()
     page = editor_client.get(change_url(story))
-    assert page.context["inline_admin_formsets"][0].has_change_permission is False  # shown read-only
+    assert page.context["inline_admin_formsets"][0].has_change_permission is True
 
-    inline_edit(editor_client, story, "related_links", 0, web_url="https://phish.example/")
+    inline_edit(editor_client, story, "related_links", 0, web_url="https://better.example/")
 
-    assert RelatedLink.objects.get(pk=link.pk).web_url == link.web_url
-    assert not AuditEntry.objects.filter(story=story).exists()
-    assert Story.objects.get(pk=story.pk).version == 1
+    assert RelatedLink.objects.get(pk=link.pk).web_url == link.web_url  # readers see the live link
+    stored = Story.objects.get(pk=story.pk)
+    assert record_from_json(stored.draft_revision.data["record"]).related[0].web_url == "https://better.example/"
+    entries = AuditEntry.objects.filter(story=story)
+    assert list(entries.values_list("actor", "field")) == [(editor.pk, "draft")]
 
 
-def test_an_editor_cannot_change_a_published_storys_image_inline(editor_client):
+def test_an_editors_image_edit_on_a_published_story_waits_as_a_draft(editor_client):
     story = make_story(state=State.PUBLISHED)
     image = story.images.get()
 
     inline_edit(editor_client, story, "images", 0, url="https://img.example/other.jpg")
 
     assert Image.objects.get(pk=image.pk).url == image.url
-    assert not AuditEntry.objects.filter(story=story).exists()
+    draft = Story.objects.get(pk=story.pk).draft_revision
+    assert record_from_json(draft.data["record"]).images[0].url == "https://img.example/other.jpg"
+
+
+def test_the_inlines_are_read_only_while_a_draft_waits(moderator_client, editor):
+    story = make_story(state=State.PUBLISHED, related=1)
+    inline_edit(Client(), story, "related_links", 0, title="Ignored")  # not signed in: nothing
+    editor_client = Client()
+    editor_client.force_login(editor)
+    inline_edit(editor_client, story, "related_links", 0, title="Drafted")
+
+    page = moderator_client.get(change_url(story))
+
+    assert [f.has_change_permission for f in page.context["inline_admin_formsets"]] == [False, False]
+    sent = form_data(page.content.decode(), "story_form")
+    assert "related_links-0-title" not in sent and "images-0-url" not in sent
 
 
 def test_a_value_given_to_a_key_the_file_did_not_have_is_exported(moderator_client, tmp_path):

@@ -1,6 +1,7 @@
 """Whoever lacks ``stories.publish_story`` cannot change what readers see of a published story,
-through any path: admin form, inlines, lead image, bulk actions, the queue, a spreadsheet, a
-story file upload or an import run as that person. Quality and heat stay the editors'."""
+through any path: admin form, inlines, bulk actions, the queue and a spreadsheet keep such a change
+as a draft for a moderator (``workflow.drafts``); a lead image upload, a story file upload or an
+import run as that person is refused or held. Quality and heat stay the editors'."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from stories import workflow
 from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
 from stories.models import AuditEntry, Image, ImportRun, ImportRunStory, State, Story
+from stories.workflow.drafts import DRAFT_SAVED
 from tests.admin.test_bulk import action_post
 from tests.browser_forms import form_data
 from tests.conftest import make_story, make_topic
@@ -25,6 +27,7 @@ from tests.imports.test_spreadsheet import _admin_import, export_csv, set_cell
 pytestmark = pytest.mark.django_db
 
 REFUSAL = "is published: only a moderator can change what readers see"
+DRAFTED = "a change to its content, topics, related links or images is saved as a draft"
 
 
 def change_url(story: Story) -> str:
@@ -71,20 +74,15 @@ def test_a_story_scheduled_to_go_live_later_counts_as_published(editor):
 # --- Admin change form ---------------------------------------------------------------------------
 
 
-def test_an_editor_sees_a_published_storys_reader_fields_read_only_and_why(editor_client):
+def test_an_editor_is_told_that_a_change_to_a_published_story_waits_as_a_draft(editor_client):
     story = make_story(state=State.PUBLISHED, title="Real title", related=1)
 
     page = editor_client.get(change_url(story))
 
-    assert REFUSAL in text_of(page)
-    assert "read-only for you. You can change its quality and heat." in text_of(page)
-    form = page.context["adminform"].form
-    held = {"title", "web_url", "original_url", "excerpt", "body", "provider", "topic_choices"}
-    assert held <= {name for name, field in form.fields.items() if field.disabled}
-    assert not {"quality", "heat", "secured"} & {name for name, f in form.fields.items() if f.disabled}
+    assert REFUSAL in text_of(page) and DRAFTED in text_of(page)
+    assert not [name for name, field in page.context["adminform"].form.fields.items() if field.disabled]
     sent = form_data(page.content.decode(), "story_form")
-    assert "title" not in sent and "quality" in sent
-    assert not {"related_links-0-title", "related_links-0-web_url", "images-0-url"} & set(sent)
+    assert {"title", "quality", "related_links-0-title", "images-0-url"} <= set(sent)
 
 
 def test_a_moderator_edits_every_field_of_a_published_story(moderator_client):
@@ -97,18 +95,22 @@ def test_a_moderator_edits_every_field_of_a_published_story(moderator_client):
     assert {"title", "web_url", "related_links-0-web_url", "images-0-url"} <= set(sent)
 
 
-def test_a_forged_post_never_changes_what_readers_see_of_a_published_story(editor_client, editor):
+def test_an_editors_post_never_changes_what_readers_see_of_a_published_story(editor_client, editor):
     story = make_story(state=State.PUBLISHED, title="Real title")
 
-    post_change_page(
+    response = post_change_page(
         editor_client, story, title="Phishing bait", web_url="https://phish.example/login", quality="99"
     )
 
+    assert DRAFT_SAVED in text_of(response)
     story.refresh_from_db()
     assert story.title == "Real title" and story.web_url != "https://phish.example/login"
-    assert story.quality == 99  # ranking: the editor's to change
+    assert story.quality == 50  # the whole change waits with the title, ranking included
+    draft = story.draft_revision
+    assert (draft.author, draft.data["quality"]) == (editor, 99)
+    assert draft.data["record"]["title"] == "Phishing bait"
     entries = AuditEntry.objects.filter(story=story)
-    assert list(entries.values_list("actor", "field")) == [(editor.pk, "quality")]
+    assert list(entries.values_list("actor", "field")) == [(editor.pk, "draft")]
 
 
 def test_an_edit_from_a_page_opened_before_the_story_was_published_is_refused(editor_client, moderator):
@@ -216,7 +218,7 @@ def test_a_lead_image_upload_from_a_stale_page_is_refused(moderator_client, edit
 # --- Bulk actions and the queue ------------------------------------------------------------------
 
 
-def test_bulk_topic_attach_skips_published_stories_for_an_editor(editor_client):
+def test_bulk_topic_attach_makes_drafts_of_published_stories_for_an_editor(editor_client, editor):
     cloud = make_topic("Cloud")
     live, review = make_story(state=State.PUBLISHED), make_story(state=State.IN_REVIEW)
 
@@ -226,12 +228,16 @@ def test_bulk_topic_attach_skips_published_stories_for_an_editor(editor_client):
         follow=True,
     )
 
-    assert REFUSAL in text_of(response)
+    assert f"Saved as a draft, for a moderator to review before readers see it: “{live.title}”." in text_of(
+        response
+    )
     assert not live.story_topics.exists()
+    live.refresh_from_db()
+    assert (live.draft_revision.author, live.draft_revision.data["topics"]) == (editor, ["Cloud"])
     assert [st.topic for st in review.story_topics.all()] == [cloud]
 
 
-def test_the_queue_refuses_an_editors_topic_change_on_a_published_story(editor_client):
+def test_the_queue_keeps_an_editors_topic_change_on_a_published_story_as_a_draft(editor_client, editor):
     make_topic("Cloud")
     story = make_story(state=State.PUBLISHED, quality=10)
 
@@ -241,10 +247,12 @@ def test_the_queue_refuses_an_editors_topic_change_on_a_published_story(editor_c
         follow=True,
     )
 
-    assert REFUSAL in text_of(response)
+    assert DRAFT_SAVED in text_of(response)
     story.refresh_from_db()
-    assert (story.quality, story.version) == (10, 1)
+    assert (story.quality, story.version) == (10, 2)
     assert not story.story_topics.exists()
+    draft = story.draft_revision
+    assert (draft.author, draft.data["quality"], draft.data["topics"]) == (editor, 20, ["Cloud"])
 
 
 def test_the_queue_lets_an_editor_rank_a_published_story(editor_client):
@@ -260,7 +268,7 @@ def test_the_queue_lets_an_editor_rank_a_published_story(editor_client):
 # --- Spreadsheet ---------------------------------------------------------------------------------
 
 
-def test_a_spreadsheet_cannot_change_a_published_storys_topics_for_an_editor(editor_client):
+def test_a_spreadsheets_change_to_a_published_storys_topics_is_a_draft_for_an_editor(editor_client, editor):
     make_topic("Cloud")
     story = make_story(state=State.PUBLISHED, quality=10)
     dataset = export_csv(story)
@@ -268,12 +276,16 @@ def test_a_spreadsheet_cannot_change_a_published_storys_topics_for_an_editor(edi
     set_cell(dataset, 0, "quality", "30")
 
     preview = _admin_import(editor_client, dataset)
+    confirm_form = preview.context["confirm_form"]
+    data = {name: confirm_form[name].value() for name in confirm_form.fields}
+    assert Story.objects.get(pk=story.pk).draft_revision is None  # the preview keeps nothing
+    editor_client.post(reverse("admin:stories_story_process_import"), data)
 
-    assert REFUSAL in text_of(preview)
-    assert preview.context.get("confirm_form") is None
     story.refresh_from_db()
-    assert (story.quality, story.version) == (10, 1)
+    assert (story.quality, story.version) == (10, 2)
     assert not story.story_topics.exists()
+    draft = story.draft_revision
+    assert (draft.author, draft.data["quality"], draft.data["topics"]) == (editor, 30, ["Cloud"])
 
 
 @pytest.mark.parametrize(("column", "value"), [("published", "false"), ("state", "in_review")])
