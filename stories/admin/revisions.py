@@ -31,11 +31,15 @@ REVISIONS_PER_PAGE = 25
 CHOICES_SHOWN = 200  # revisions offered in the compare page's choosers
 
 
-def _revision_id(value: str | None) -> int | None:
+MAX_ID = 2**63 - 1  # the largest id a database holds; a larger one names no revision
+
+
+def _revision_id(value) -> int | None:
     try:
-        return int(value) if value else None
+        number = int(value) if value else None
     except ValueError:
         return None
+    return number if number is not None and 0 < number <= MAX_ID else None
 
 
 def default_pair(story: Story) -> tuple[Revision | None, Revision | None]:
@@ -152,7 +156,7 @@ class StoryRevisionsMixin:
         story = self._revisions_story(request, object_id)
         if not self.has_change_permission(request, story):
             raise PermissionDenied
-        revision = story.revisions.filter(pk=revision_id).first()
+        revision = story.revisions.filter(pk=revision_id).first() if _revision_id(revision_id) else None
         if revision is None:
             raise Http404("No such revision of this story.")
         # Back to the page the button was on (the list or the compare page), never elsewhere.

@@ -185,7 +185,15 @@ def test_staff_who_may_only_view_cannot_restore(client, django_user_model, revis
     assert client.post(restore_url(revised_story, first)).status_code == 403
 
 
-@pytest.mark.parametrize("bad", ["x", "999999", ""])
+@pytest.mark.parametrize("bad", ["x", "999999", "", "-3", "9" * 30])
 def test_a_revision_id_the_story_does_not_have_falls_back_to_the_default(editor_client, revised_story, bad):
     response = editor_client.get(compare_url(revised_story), {"a": bad, "b": bad})
     assert response.status_code == 200 and "New title" in response.content.decode()
+
+
+def test_restoring_a_revision_of_another_story_is_not_found(editor_client, revised_story):
+    other = make_story(state=State.IN_REVIEW)
+    theirs = record_revision(other, actor=None, reason="Imported")
+    assert editor_client.post(restore_url(revised_story, theirs)).status_code == 404
+    huge = reverse("admin:stories_story_revision_restore", args=[revised_story.pk, 10**30])
+    assert editor_client.post(huge).status_code == 404
