@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from ..models import ImportRun, ImportRunStory, Story
+from ..revisions.links import run_compare_urls
 from .changelist import SafeChangeListMixin
 from .upload import StoryFileUploadMixin
 
@@ -107,9 +108,10 @@ class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
         if not entries:
             return "—"
         more = len(entries) > ENTRIES_SHOWN
+        compare = run_compare_urls(run.pk, {entry.story_id for entry in entries if entry.story_id})
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     entry.path,
@@ -123,6 +125,9 @@ class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
                     else "(removed)",
                     ", ".join(name for name in entry.conflicts or [] if name not in (entry.held or [])),
                     ", ".join(entry.held or []),
+                    format_html('<a href="{}">Before vs after this import</a>', compare[entry.story_id])
+                    if entry.story_id in compare
+                    else "",
                 )
                 for entry in entries[:ENTRIES_SHOWN]
             ),
@@ -130,7 +135,7 @@ class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
         note = format_html("<p>First {} shown.</p>", ENTRIES_SHOWN) if more else ""
         return format_html(
             "<table><thead><tr><th>File</th><th>Outcome</th><th>Story</th><th>Editor's values kept</th>"
-            "<th>{}</th></tr></thead><tbody>{}</tbody></table>{}",
+            "<th>{}</th><th>Compare</th></tr></thead><tbody>{}</tbody></table>{}",
             HELD_HEADING,
             rows,
             note,

@@ -33,6 +33,7 @@ from .forms import StoryAdminForm, StoryChangelistForm
 from .history import story_history
 from .images import lead_thumbnail
 from .inlines import ImageInline, RelatedLinkInline
+from .revisions import StoryRevisionsMixin, revisions_link
 from .runs import StoryImportRunsMixin
 from .spreadsheet import StorySpreadsheetMixin
 from .workflow_panel import StoryWorkflowPanelMixin
@@ -64,6 +65,7 @@ class QualityBandFilter(admin.SimpleListFilter):
 class StoryAdmin(
     SafeChangeListMixin,
     StoryImportRunsMixin,
+    StoryRevisionsMixin,
     StorySpreadsheetMixin,
     StoryWorkflowPanelMixin,
     StoryDraftMixin,
@@ -160,7 +162,7 @@ class StoryAdmin(
 
     @admin.display(description="history")
     def history(self, story: Story) -> str:
-        return story_history(story)
+        return format_html("{}{}", revisions_link(story), story_history(story))
 
     def get_changelist_form(self, request, **kwargs):
         kwargs.setdefault("form", StoryChangelistForm)

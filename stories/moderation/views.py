@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import workflow
 from ..forms import posted_versions, reason_for
 from ..models import State, Story
+from ..revisions.links import revision_count
 from ..storyfile import QUEUE_TOPIC_SEPARATOR
 from ..templatetags.images import safe_renditions
 from ..templatetags.reader import http_url, plain_text
@@ -80,7 +81,7 @@ def queue_queryset():
         Story.objects.readable()
         .filter(state__in=QUEUE_STATES)
         .with_cards()
-        .annotate(related_count=Count("related_links", distinct=True))
+        .annotate(related_count=Count("related_links", distinct=True), revision_count=revision_count())
     )
 
 
