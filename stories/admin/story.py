@@ -27,6 +27,7 @@ from ..models import RelatedLink, Story
 from ..workflow import CONTENT_FIELDS, WorkflowError
 from .bulk_actions import StoryBulkActionsMixin
 from .changelist import SafeChangeListMixin
+from .conflicts import StoryConflictsMixin
 from .forms import StoryAdminForm, StoryChangelistForm
 from .history import story_history
 from .images import lead_thumbnail
@@ -62,6 +63,7 @@ class QualityBandFilter(admin.SimpleListFilter):
 class StoryAdmin(
     SafeChangeListMixin,
     StoryImportRunsMixin,
+    StoryConflictsMixin,
     StorySpreadsheetMixin,
     StoryWorkflowPanelMixin,
     StoryBulkActionsMixin,
