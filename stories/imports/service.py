@@ -165,6 +165,12 @@ class _Batch:
                 **proposal,
             )
 
+    def _proposal(self, stored, parsed: ParsedFile, plan, story: Story) -> dict:
+        """What an open conflict keeps of the file (nothing on a dry run: no run row is kept)."""
+        if self.run is None:
+            return {}
+        return conflict_proposal(stored, parsed.record, plan.conflicts, version=story.version)
+
     # --- one file
 
     def _one(self, parsed: ParsedFile, story: Story | None) -> FileResult:
@@ -268,7 +274,7 @@ class _Batch:
                 previous=previous,
                 conflicts=plan.conflicts,
                 held=held,
-                **conflict_proposal(stored, parsed.record, plan.conflicts, version=story.version),
+                **self._proposal(stored, parsed, plan, story),
             )
         collect = self.collect and not plan.quiet
         return FileResult(
