@@ -15,6 +15,8 @@ from django.utils.html import format_html, format_html_join
 from ..models import ImportRun, ImportRunStory, Story
 from ..revisions.links import run_compare_urls
 from .changelist import SafeChangeListMixin
+from .conflicts import ImportRunConflictsMixin
+from .run_revert import RunRevertMixin
 from .upload import StoryFileUploadMixin
 
 ENTRIES_SHOWN = 200
@@ -37,7 +39,9 @@ def import_runs_link(story: Story) -> str:
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin):
+class ImportRunAdmin(
+    ImportRunConflictsMixin, RunRevertMixin, SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
+):
     list_display = (
         "__str__", "started_at", "via", "started_by", "short_source", "status",
         "created", "updated", "unchanged", "conflicts", "failed", "duration_display",
@@ -61,6 +65,7 @@ class ImportRunAdmin(SafeChangeListMixin, StoryFileUploadMixin, admin.ModelAdmin
             "via", "source", "started_by", "status", "started_at", "finished_at",
             "duration_display", "reverted_at", "reverted_by", "created", "updated", "unchanged",
             "conflicts", "failed", "stories_links", "entries_table", "error", "failures_table",
+            *super().get_readonly_fields(request, obj),
         ]
 
     def has_add_permission(self, request) -> bool:

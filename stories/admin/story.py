@@ -28,6 +28,7 @@ from ..workflow import CONTENT_FIELDS, WorkflowError
 from ..workflow.drafts import DRAFT_SAVED, edit
 from .bulk_actions import StoryBulkActionsMixin
 from .changelist import SafeChangeListMixin
+from .conflicts import StoryConflictsMixin
 from .drafts import StoryDraftMixin, draft_initial
 from .forms import StoryAdminForm, StoryChangelistForm
 from .history import story_history
@@ -66,6 +67,7 @@ class StoryAdmin(
     SafeChangeListMixin,
     StoryImportRunsMixin,
     StoryRevisionsMixin,
+    StoryConflictsMixin,
     StorySpreadsheetMixin,
     StoryWorkflowPanelMixin,
     StoryDraftMixin,

@@ -9,6 +9,8 @@ The modules, in the order the data flows through them:
 - ``references``: the providers and topics the records name;
 - ``writer``: bulk rows (COPY on PostgreSQL), the advisory lock, planner statistics;
 - ``service``: ``import_stories()``: chunks, savepoints, the run and its outcomes;
+- ``conflicts``: a file's values a story kept, and a moderator's accept or dismiss;
+- ``revert_plan``: what undoing a run would delete, restore and keep (a preview, reads only);
 - ``undo``: ``revert_import_run()``, through the workflow like any other change;
 - ``export``, ``uploads``, ``preview``, ``spreadsheet``: the other ways stories come and go.
 

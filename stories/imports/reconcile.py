@@ -182,6 +182,22 @@ def _held_values(decision: _Decision) -> tuple[Held, ...]:
     )
 
 
+def kept_and_proposed(stored: StoredStory, record: StoryRecord, part: str) -> tuple[Any, Any]:
+    """A conflicting part's value as the story kept it and as the file proposed it, JSON-safe."""
+    if part == "published":
+        return stored.state == State.PUBLISHED, bool(record.published)
+    if part == "topics":
+        return list(stored.current.topics or ()), list(record.topics or ())
+    if part in EDITORIAL_PARTS:
+        return getattr(stored, part), getattr(record, part)
+    return plain(_part_value(stored.base, part)[1]), plain(_part_value(record, part)[1])
+
+
+def take_part(record: StoryRecord, source: StoryRecord, part: str) -> StoryRecord:
+    """``record`` with the file key ``part`` as ``source`` has it (present with its value, or absent)."""
+    return _take_part(record, source, part)
+
+
 def _changed_parts(before: StoryRecord, after: StoryRecord) -> frozenset[str]:
     logos = [record.provider.images if record.provider else None for record in (before, after)]
     return frozenset(

@@ -34,6 +34,7 @@ from stories.records import changes_between, previous_of, stored_story, stories_
 from stories.workflow import WorkflowError, apply_plan, is_person, may_moderate
 from stories.workflow.permissions import IMPORT_PERMISSION
 
+from .conflicts import conflict_proposal
 from .outcomes import FileResult, ImportOutcome, ImportReport
 from .parsing import CHUNK_BYTES, CHUNK_FILES, ParsedFile, parsed_chunks
 from .reconcile import Importer, new_story_state, reconcile
@@ -149,7 +150,9 @@ class _Batch:
         if self.on_result is not None:
             self.on_result(result)
 
-    def _entry(self, *, story_id: int, path: str, outcome: str, previous=None, conflicts=(), held=()) -> None:
+    def _entry(
+        self, *, story_id: int, path: str, outcome: str, previous=None, conflicts=(), held=(), **proposal
+    ) -> None:
         if self.run is not None:
             self.entries.add(
                 run=self.run.pk,
@@ -159,7 +162,14 @@ class _Batch:
                 previous=previous,
                 conflicts=list(conflicts),
                 held=list(held),
+                **proposal,
             )
+
+    def _proposal(self, stored, parsed: ParsedFile, plan, story: Story) -> dict:
+        """What an open conflict keeps of the file (nothing on a dry run: no run row is kept)."""
+        if self.run is None:
+            return {}
+        return conflict_proposal(stored, parsed.record, plan.conflicts, version=story.version)
 
     # --- one file
 
@@ -264,6 +274,7 @@ class _Batch:
                 previous=previous,
                 conflicts=plan.conflicts,
                 held=held,
+                **self._proposal(stored, parsed, plan, story),
             )
         collect = self.collect and not plan.quiet
         return FileResult(

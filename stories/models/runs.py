@@ -77,7 +77,16 @@ class ImportRun(models.Model):
 
 
 class ImportRunStory(models.Model):
-    """What one import run did to one story, and what it needs to be undone."""
+    """What one import run did to one story, and what it needs to be undone.
+
+    A file whose values the story kept (``conflicts``) leaves its proposal here (``proposed``)
+    for a moderator to accept or dismiss (``stories.imports.conflicts``).
+    """
+
+    class Resolution(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DISMISSED = "dismissed", "Dismissed"
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="entries")
     story = models.ForeignKey(
@@ -95,6 +104,22 @@ class ImportRunStory(models.Model):
         help_text="Those of the conflicts held for a moderator: the story is published and the "
         "person who imported the file may not change what readers see.",
     )
+    proposed = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the file proposed for the conflicts: {record: the file's record (JSON form), "
+        "values: {key: [the story's value, the file's value]}}.",
+    )
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True, default="")
+    conflict_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The story's version once the import wrote it: a later change makes the conflict stale.",
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
