@@ -11,7 +11,7 @@ from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
 from stories.models import Revision, Story
 from stories.records import snapshot_of
-from stories.workflow.drafts import edit, keep_baseline
+from stories.workflow.drafts import edit
 from tests.imports.test_import_command import story_file, write
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +32,13 @@ def exported(tmp_path, *flags: str) -> bytes:
     return path.read_bytes()
 
 
-def test_a_revision_of_a_story_nobody_edited_exports_as_its_file(imported):
+def test_the_import_revision_of_a_story_nobody_edited_exports_as_its_file(imported):
     original, story = imported
-    baseline = keep_baseline(story)
+    (revision,) = Revision.objects.filter(story=story)
 
-    assert baseline.data == snapshot_of(stories_for_export().get())
-    assert draft_text(baseline).encode() == original
+    assert revision.import_run_id is not None
+    assert revision.data == snapshot_of(stories_for_export().get())
+    assert draft_text(revision).encode() == original
 
 
 def test_export_writes_the_pending_draft_and_live_writes_what_readers_see(tmp_path, imported, editor):
