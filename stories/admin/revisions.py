@@ -25,6 +25,7 @@ from ..revisions.compare import compare
 from ..revisions.links import compare_url, revisions_url
 from ..revisions.restore import restore_revision
 from ..workflow import WorkflowError
+from ..workflow.drafts import DRAFT_SAVED
 from ..workflow.revisions import latest_revision, live_revision
 
 REVISIONS_PER_PAGE = 25
@@ -177,5 +178,7 @@ class StoryRevisionsMixin:
             )
         else:
             made = f" as revision #{newest.pk}" if newest is not None else ""
+            if newest is not None and newest.is_draft:
+                made += f": {DRAFT_SAVED}"
             self.message_user(request, f"Revision #{revision.pk} restored{made}.", messages.SUCCESS)
         return redirect(revisions_url(story.pk))

@@ -17,8 +17,7 @@ def snapshot(story: Story) -> dict:
 
 def edit_title(story: Story, title: str, *, actor) -> None:
     story = Story.objects.get(pk=story.pk)
-    workflow.update_editorial(story, actor=actor, content={"title": title})
-    record_revision(story, actor=actor, reason="Title corrected")
+    workflow.update_editorial(story, actor=actor, content={"title": title}, comment="Title corrected")
 
 
 def with_related_reordered(data: dict) -> dict:

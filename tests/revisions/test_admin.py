@@ -153,15 +153,16 @@ def test_restoring_needs_the_csrf_token(editor, revised_story):
     assert Story.objects.get(pk=revised_story.pk).title == "New title"
 
 
-def test_a_restore_a_moderator_must_make_is_refused_with_a_message(editor_client, moderator):
+def test_an_editors_restore_of_a_published_story_is_kept_as_a_draft(editor_client, moderator):
     story = make_story(title="Live title", state=State.PUBLISHED)
     first = record_revision(story, actor=None, reason="Imported")
     edit_title(story, "Corrected", actor=moderator)
     response = editor_client.post(restore_url(story, first), {"next": compare_url(story)}, follow=True)
     assert response.status_code == 200
     page = response.content.decode()
-    assert f"Revision #{first.pk} was not restored" in page and "only a moderator" in page
-    assert Story.objects.get(pk=story.pk).title == "Corrected"
+    assert f"Revision #{first.pk} restored as revision #" in page and "a moderator will review it" in page
+    story = Story.objects.get(pk=story.pk)
+    assert story.title == "Corrected" and story.draft_revision_id is not None
 
 
 def test_a_restore_from_a_stale_page_is_refused_with_a_message(editor_client, revised_story):

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from stories import workflow
 from stories.models import AuditEntry, Revision, State, Story
 from stories.revisions.restore import restore_revision
-from stories.workflow import ModeratorOnlyError, StaleStoryError
+from stories.workflow import StaleStoryError
 from stories.workflow.revisions import record_revision
 from tests.conftest import make_story
 
@@ -70,14 +70,16 @@ def test_a_person_without_change_permission_may_not_restore(revised_story, staff
     assert Story.objects.get(pk=revised_story.pk).title == "New title"
 
 
-def test_an_editor_may_not_restore_what_readers_see_of_a_published_story(editor, moderator):
+def test_an_editors_restore_of_a_published_story_waits_as_a_draft(editor, moderator):
     story = make_story(title="Live title", state=State.PUBLISHED)
     first = record_revision(story, actor=None, reason="Imported")
     edit_title(story, "Corrected", actor=moderator)
-    with pytest.raises(ModeratorOnlyError):
-        restore_revision(first, actor=editor)
-    assert Story.objects.get(pk=story.pk).title == "Corrected"
-    assert story.revisions.count() == 2
+    newest, _ = restore_revision(first, actor=editor)
+    story = Story.objects.get(pk=story.pk)
+    assert story.title == "Corrected"  # readers still see the live story
+    assert newest.is_draft and story.draft_revision_id == newest.pk
+    assert newest.author == editor and newest.reason == f"Revision #{first.pk} restored"
+    assert newest.data["record"]["title"] == "Live title"
 
 
 def test_a_moderator_may_restore_a_published_story(moderator):
