@@ -37,7 +37,7 @@ from stories.records import snapshot_of, stories_with_rows
 from .editorial import update_editorial
 from .errors import ModeratorOnlyError, WorkflowError
 from .permissions import EDIT_PERMISSION, MODERATE_PERMISSION, proposing, require
-from .revisions import BASELINE_REASON, pending_draft, record_revision
+from .revisions import BASELINE_REASON, live_revision, pending_draft, record_revision
 from .versioned import check_version, stale_error
 
 DRAFT_SAVED = "Saved as a draft: a moderator will review it before readers see it."
@@ -221,7 +221,8 @@ def publish_draft(
         story=story, previous=draft.data, actor=actor, comment=reason, audit_action=AuditEntry.Action.EDIT
     )
     Story.objects.filter(pk=story.pk).update(draft_revision=None)
-    live = record_revision(story, actor=actor, reason=reason)
+    # The restore's own write records the live revision; recording again is a no-op then.
+    live = record_revision(story, actor=actor, reason=reason) or live_revision(story)
     audit.record(
         story=story,
         action=AuditEntry.Action.EDIT,
