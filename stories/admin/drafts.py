@@ -16,13 +16,14 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from providers.models import Provider
 
 from ..imports.rows import story_values
 from ..models import Revision, Story, Topic
+from ..revisions.links import compare_url
 from ..storyfile import record_from_json
 from ..workflow import WorkflowError, may_moderate
 from ..workflow.drafts import StaleDraftError, discard_draft, is_stale, publish_draft
@@ -42,14 +43,6 @@ def draft_initial(draft: Revision) -> dict[str, Any]:
     by_name = {t.name: t.pk for t in Topic.objects.filter(name__in=draft.data["topics"])}
     values["topic_choices"] = [by_name[name] for name in draft.data["topics"] if name in by_name]
     return values
-
-
-def compare_url(story: Story) -> str | None:
-    """The story's revisions page, where one is served."""
-    try:
-        return reverse("admin:stories_story_revisions", args=[story.pk])
-    except NoReverseMatch:
-        return None
 
 
 class StoryDraftMixin:
@@ -73,7 +66,7 @@ class StoryDraftMixin:
             "draft": draft,
             "draft_stale": is_stale(story, draft),
             "draft_moderator": may_moderate(request.user),
-            "draft_compare_url": compare_url(story),
+            "draft_compare_url": compare_url(story.pk),
             "draft_inlines_note": INLINES_READ_ONLY,
         }
 

@@ -13,10 +13,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from ..models import Story
+from ..revisions.links import compare_url
 from ..templatetags.reader import plain_text
 from ..workflow import WorkflowError, may_moderate
 from ..workflow.drafts import StaleDraftError, discard_draft, publish_draft
@@ -33,13 +34,6 @@ def stories_with_drafts():
     )
 
 
-def _compare_url(story: Story) -> str | None:
-    try:
-        return reverse("admin:stories_story_revisions", args=[story.pk])
-    except NoReverseMatch:
-        return None
-
-
 @require_GET
 @queue_access
 def live_drafts(request: HttpRequest) -> HttpResponse:
@@ -49,7 +43,7 @@ def live_drafts(request: HttpRequest) -> HttpResponse:
         "moderation/live_drafts.html",
         {
             "page": page,
-            "rows": [(story, _compare_url(story)) for story in page.object_list],
+            "rows": [(story, compare_url(story.pk)) for story in page.object_list],
             "can_moderate": may_moderate(request.user),
             "this_page": request.get_full_path(),
         },

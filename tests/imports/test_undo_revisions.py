@@ -12,7 +12,6 @@ from stories.imports.revert_plan import DELETE, KEEP, RESTORE, plan_revert
 from stories.imports.sources import iter_story_sources
 from stories.imports.undo import RevertError, revert_import_run
 from stories.models import AuditEntry, ImportRunStory, Revision, Story
-from stories.workflow import apply_plan
 from stories.workflow.revisions import record_revision
 
 from .test_undo import run_import, story_at, story_file
@@ -20,21 +19,10 @@ from .test_undo import run_import, story_at, story_file
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def imports_record_revisions(monkeypatch):
-    """Each story an import updates keeps a revision linked to the run, written while it runs."""
-
-    def apply_and_record(story, plan, *, actor, import_run, writer):
-        apply_plan(story, plan, actor=actor, import_run=import_run, writer=writer)
-        record_revision(story, actor=actor, import_run=import_run)
-
-    monkeypatch.setattr(service, "apply_plan", apply_and_record)
-
-
 def imported_twice(tmp_path, *, importer=None):
     """Alpha imported, then changed by a second run, which keeps a revision of it."""
     first = run_import(tmp_path / "v1", {"a.md": story_file("alpha", excerpt="Old excerpt.", quality=40)})
-    record_revision(story_at("alpha"), actor=None, import_run=first)
+    assert Revision.objects.filter(import_run=first).count() == 1
     directory = tmp_path / "v2"
     directory.mkdir()
     (directory / "a.md").write_text(story_file("alpha", excerpt="New excerpt.", quality=60))
@@ -54,7 +42,9 @@ def test_undo_restores_the_revision_before_the_run_as_a_new_revision(tmp_path, m
     assert [pk for pk, _ in report.restored] == [story.pk]
     assert (story.excerpt, story.quality) == ("Old excerpt.", 40)
     newest = Revision.objects.filter(story=story).first()
-    assert (newest.author, newest.import_run) == (moderator, run)
+    # An undo's revision names the run in its reason; only the import's own revisions belong to it.
+    assert (newest.author, newest.import_run) == (moderator, None)
+    assert f"Import #{run.pk}." in newest.reason
     assert (
         newest.data
         == Revision.objects.get(story=story, import_run__isnull=False, id=newest.based_on.based_on_id).data
@@ -73,8 +63,11 @@ def test_a_file_import_a_person_ran_is_not_their_own_change(tmp_path, editor, mo
 def test_undo_keeps_a_story_a_person_corrected_in_a_newer_revision_and_says_why(tmp_path, editor, moderator):
     run = imported_twice(tmp_path)
     story = story_at("alpha")
-    workflow.update_editorial(story, actor=editor, content={"title": "Alpha, as a person put it"})
-    revision = record_revision(story, actor=editor, reason="A better title.")
+    workflow.update_editorial(
+        story, actor=editor, content={"title": "Alpha, as a person put it"}, comment="A better title."
+    )
+    revision = Revision.objects.filter(story=story).first()
+    assert (revision.author, revision.reason) == (editor, "A better title.")
 
     report = revert_import_run(run, actor=moderator)
 
@@ -143,7 +136,8 @@ def test_the_plan_lists_deletes_restores_and_keeps_with_reasons_and_writes_nothi
         (DELETE, "Beta"),
         (KEEP, "Gamma by a person"),
     }
-    assert plan.of(KEEP)[0].reason == "a person corrected title since"
+    by_person = Revision.objects.get(story=story_at("gamma"), author=editor)
+    assert plan.of(KEEP)[0].reason == f"edna (revision #{by_person.pk}) corrected title since"
     assert plan.summary() == "delete 1, restore 1, keep 1"
     assert (Story.objects.count(), AuditEntry.objects.count(), Revision.objects.count()) == counts
     assert story_at("alpha").excerpt == "New."
