@@ -65,7 +65,7 @@ class RevertStep:
     story_id: int
     title: str
     reason: str = ""  # why a story is kept; for a restore, what of a person's work stands
-    snapshot: dict | None = None  # a restore's data (``records.snapshot_of``) to put back
+    snapshot: dict | None = None  # a restore's data (``snapshots.snapshot_of``) to put back
     kept_editorial: tuple[str, ...] = ()  # a restore: editorial values a person set since
 
 

@@ -30,7 +30,8 @@ from django.utils import timezone
 
 from stories.images import cache_images_for_stories
 from stories.models import ImportRun, ImportRunStory, Story
-from stories.records import changes_between, previous_of, stored_story, stories_with_rows
+from stories.records import changes_between, stored_story, stories_with_rows
+from stories.snapshots import previous_of
 from stories.workflow import WorkflowError, apply_plan, is_person, may_moderate
 from stories.workflow.permissions import IMPORT_PERMISSION
 

@@ -163,7 +163,7 @@ def restore_story(
     comment: str = RESTORED_COMMENT,
     audit_action: str = UNDO_ACTION,
 ) -> Story:
-    """Put a story back as a snapshot describes it (``records.snapshot_of``: a ``Revision.data``,
+    """Put a story back as a snapshot describes it (``snapshots.snapshot_of``: a ``Revision.data``,
     or ``ImportRunStory.previous``): what undoing an import run, restoring a revision and
     publishing a draft do.
 

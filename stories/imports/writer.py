@@ -16,7 +16,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from stories.models import AuditEntry, Image, RelatedLink, Revision, Story, StoryTopic, Topic
-from stories.records import written_snapshot
+from stories.snapshots import written_snapshot
 from stories.storyfile import ImageRecord, StoryRecord
 
 from .references import References

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('reason', models.TextField(blank=True, help_text="The author's comment, or what made the change.")),
                 ('is_draft', models.BooleanField(default=False, help_text='A change to a published story that waits for a moderator.')),
-                ('data', models.JSONField(help_text='The story as a file plus its editorial values (records.snapshot_of).')),
+                ('data', models.JSONField(help_text='The story as a file plus its editorial values (snapshots.snapshot_of).')),
                 ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('based_on', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='stories.revision')),
                 ('import_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='revisions', to='stories.importrun')),

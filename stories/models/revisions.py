@@ -2,7 +2,7 @@
 
 A revision is an immutable snapshot of a story as the story file format sees it, plus its
 editorial values (``data``: the source record in the format's JSON form, state, quality,
-heat, topics, ``editor_touched``, source hash; ``stories.records.snapshot_of`` writes it).
+heat, topics, ``editor_touched``, source hash; ``stories.snapshots.snapshot_of`` writes it).
 
 The story's rows always hold what readers see. A change to a published story by someone
 who may not publish is not written to the rows: it is kept as a **draft** revision
@@ -42,7 +42,9 @@ class Revision(models.Model):
     is_draft = models.BooleanField(
         default=False, help_text="A change to a published story that waits for a moderator."
     )
-    data = models.JSONField(help_text="The story as a file plus its editorial values (records.snapshot_of).")
+    data = models.JSONField(
+        help_text="The story as a file plus its editorial values (snapshots.snapshot_of)."
+    )
 
     objects = RevisionQuerySet.as_manager()
 

@@ -1,6 +1,6 @@
 """Two revisions of a story, field by field, in words a person reads.
 
-``compare(before, after)`` takes two ``Revision.data`` snapshots (``records.snapshot_of``) and
+``compare(before, after)`` takes two ``Revision.data`` snapshots (``snapshots.snapshot_of``) and
 says what changed: each story field with its label, the topics added, removed or reordered,
 the related links matched by URL (added, removed, changed and which fields, moved from one
 position to another) and the lead images (the same). Pure: no database, no templates.

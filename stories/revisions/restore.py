@@ -14,7 +14,8 @@ from django.db import transaction
 from stories import audit
 from stories.imports.undo import restore_story
 from stories.models import AuditEntry, Revision, Story
-from stories.records import snapshot_of, stories_with_rows
+from stories.records import stories_with_rows
+from stories.snapshots import snapshot_of
 from stories.workflow import ModeratorOnlyError, WorkflowError
 from stories.workflow.drafts import propose
 from stories.workflow.permissions import EDIT_PERMISSION, refuse_unless_moderator, require

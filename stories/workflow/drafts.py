@@ -3,7 +3,7 @@
 On a published story, what readers see changes only by a moderator's hand
 (``permissions.held_for_moderator``). Anyone else's change is not refused: ``propose``
 applies it with the normal write code (``update_editorial``) inside a savepoint, keeps the
-story as it would then be (``records.snapshot_of``), rolls the savepoint back and records
+story as it would then be (``snapshots.snapshot_of``), rolls the savepoint back and records
 the snapshot as a draft revision (``Story.draft_revision``). The rows, which are what
 readers see, stay as they were; the story's version moves, so a page opened before is stale.
 
@@ -32,7 +32,8 @@ from django.db.models import F
 from stories import audit
 from stories.imports.undo import restore_story
 from stories.models import AuditEntry, Revision, State, Story
-from stories.records import snapshot_of, stories_with_rows
+from stories.records import stories_with_rows
+from stories.snapshots import snapshot_of
 
 from .editorial import update_editorial
 from .errors import ModeratorOnlyError, WorkflowError

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from stories import audit
 from stories.models import AuditEntry, ImportRun, Story, Topic
-from stories.records import snapshot_of
+from stories.snapshots import snapshot_of
 
 from .editorial import forget_prefetched, score_changes, write_topics
 from .permissions import EDIT_PERMISSION, MODERATE_PERMISSION, require
@@ -176,7 +176,7 @@ def apply_plan(
     read), then the rows the plan rewrites; ``PermissionDenied`` or ``WorkflowError`` if the
     workflow refuses, and nothing is written. The change is kept as a revision, linked to the
     run of an import (a restore's names it in its reason); ``baseline``: the story before it
-    (``records.snapshot_of``), if the caller has it.
+    (``snapshots.snapshot_of``), if the caller has it.
     """
     _record_held(story, plan, actor=actor, import_run=import_run)
     if plan.quiet:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from django.db.models import F
 
 from stories.models import ImportRun, Revision, Story
-from stories.records import snapshot_of, stories_with_rows
+from stories.records import stories_with_rows
+from stories.snapshots import snapshot_of
 
 BASELINE_REASON = "As it was before revisions were kept"
 

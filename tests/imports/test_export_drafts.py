@@ -10,7 +10,7 @@ from stories.imports.export import draft_text, export_story, stories_for_export
 from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
 from stories.models import Revision, Story
-from stories.records import snapshot_of
+from stories.snapshots import snapshot_of
 from stories.workflow.drafts import edit
 from tests.imports.test_import_command import story_file, write
 

@@ -6,7 +6,8 @@ import pytest
 
 from stories.imports.undo import revert_import_run
 from stories.models import Revision, State
-from stories.records import snapshot_of, stories_with_rows
+from stories.records import stories_with_rows
+from stories.snapshots import snapshot_of
 from stories.workflow.revisions import BASELINE_REASON
 from tests.imports.test_undo import run_import, story_at, story_file
 

@@ -6,7 +6,8 @@ import pytest
 
 from stories import workflow
 from stories.models import State, Story
-from stories.records import snapshot_of, stories_with_rows
+from stories.records import stories_with_rows
+from stories.snapshots import snapshot_of
 from stories.workflow.revisions import record_revision
 from tests.conftest import make_story
 

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from stories import workflow
 from stories.models import RelatedLink, Revision, State
-from stories.records import snapshot_of, stories_with_rows
+from stories.records import stories_with_rows
+from stories.snapshots import snapshot_of
 from stories.workflow.revisions import BASELINE_REASON
 from tests.conftest import make_provider, make_story, make_topic
 from tests.images_support import make_image_bytes
