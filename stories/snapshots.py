@@ -3,12 +3,15 @@
 A snapshot is the story's source record in the story format's JSON form plus its editorial
 values and its go-live/expiry window. ``snapshot_of`` reads it from a story's rows;
 ``written_snapshot`` gives the same for a story the import has just written, without reading
-it back. The rows ↔ records mapping it rests on is ``stories.records``.
+it back, and ``written_snapshot_text`` as JSON text, reusing the record's JSON text the parse
+workers made (``record_json_text``): most of a new story's revision costs the importing process
+nothing. The rows ↔ records mapping it rests on is ``stories.records``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -40,6 +43,11 @@ def previous_of(story: Story, stored: StoredStory) -> dict:
     )
 
 
+def record_json_text(record: StoryRecord) -> str:
+    """``record`` in the format's JSON form as compact JSON text: what a snapshot's ``record`` is."""
+    return json.dumps(record_to_json(record), separators=(",", ":"))
+
+
 def written_snapshot(
     record: StoryRecord,
     *,
@@ -56,6 +64,50 @@ def written_snapshot(
     """What ``snapshot_of`` reads back from a story whose rows were just written from ``record``,
     with these values in its own columns and ``topics`` as its topic names, without reading them:
     an import keeps its revisions this way."""
+    values = {
+        "state": state,
+        "quality": quality,
+        "heat": heat,
+        "editor_touched": editor_touched,
+        "source_hash": source_hash,
+        "provider_domain": provider_domain,
+        "go_live_at": go_live_at,
+        "expire_at": expire_at,
+    }
+    return _snapshot(_written_base(record, topics, quality, heat), **values)
+
+
+def written_snapshot_text(
+    record: StoryRecord,
+    record_text: str | None,
+    *,
+    topics: Sequence[str],
+    state: str,
+    quality: int | None,
+    heat: int | None,
+    source_hash: str,
+    provider_domain: str | None,
+) -> str:
+    """A new story's ``written_snapshot`` as JSON text. ``record_text``: ``record_json_text(record)``
+    if the caller has it (made where the file was parsed); it is used as it is when the story
+    kept the file's record, which a new story does unless its topics repeat."""
+    values = {
+        "state": state,
+        "quality": quality,
+        "heat": heat,
+        "source_hash": source_hash,
+        "provider_domain": provider_domain,
+    }
+    base = _written_base(record, topics, quality, heat)
+    if base is not record or record_text is None:
+        return json.dumps(_snapshot(base, **values), separators=(",", ":"))
+    rest = json.dumps(_values(base, **values), separators=(",", ":"))
+    return f'{{"record":{record_text},{rest[1:]}'
+
+
+def _written_base(record: StoryRecord, topics: Sequence[str], quality: int | None, heat: int | None):
+    """The record a story written from ``record`` gives back: ``record`` itself unless the story
+    changed its topics, quality or heat."""
     names = list(topics)
     raw = record.topics or ()
     kept: tuple[str, ...] | None = tuple(raw) if list(dict.fromkeys(raw)) == names else tuple(names)
@@ -67,34 +119,27 @@ def written_snapshot(
         if getattr(record, name) != value
     }
     # A new story's record is the parsed file's as it is: only what the story changed is replaced.
-    base = absent_as_none(replace(record, **changes)) if changes else record
-    return _snapshot(
-        base,
-        state=state,
-        quality=quality,
-        heat=heat,
-        editor_touched=editor_touched,
-        source_hash=source_hash,
-        provider_domain=provider_domain,
-        go_live_at=go_live_at,
-        expire_at=expire_at,
-    )
+    return absent_as_none(replace(record, **changes)) if changes else record
 
 
-def _snapshot(
+def _snapshot(base: StoryRecord, **values) -> dict:
+    return {"record": record_to_json(base), **_values(base, **values)}
+
+
+def _values(
     base: StoryRecord,
     *,
     state,
     quality,
     heat,
-    editor_touched,
+    editor_touched=(),
     source_hash,
     provider_domain,
-    go_live_at,
-    expire_at,
+    go_live_at=None,
+    expire_at=None,
 ) -> dict:
+    """A snapshot without its ``record``: the story's own values. (``topics`` are the record's.)"""
     return {
-        "record": record_to_json(base),
         "state": state,
         "quality": quality,
         "heat": heat,

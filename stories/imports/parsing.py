@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stories.models import Story
+from stories.snapshots import record_json_text
 from stories.storyfile import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
 from stories.workflow import EDITORIAL_FIELDS
 
@@ -65,6 +66,9 @@ class ParsedFile:
     record: StoryRecord | None = None
     key: str = ""
     error: str = ""
+    # ``record_json_text(record)`` when a worker parsed the file: a new story's first revision
+    # reuses it instead of converting the record again in the writing process.
+    record_text: str | None = None
 
     @property
     def unchanged(self) -> bool:
@@ -142,7 +146,7 @@ def _parse_in_worker(files: list[tuple[str, bytes]], limits: FileLimits) -> list
     for path, data in files:
         try:
             record = parse_story(data, path=path, limits=limits)
-            outcomes.append(("ok", record, identity_key_for(record)))
+            outcomes.append(("ok", record, identity_key_for(record), record_json_text(record)))
         except StoryFileError as exc:
             outcomes.append(("error", exc.message, exc.field, exc.line))
     return outcomes
@@ -160,7 +164,7 @@ def _collect(parsed: list[ParsedFile], tasks: _Tasks) -> list[ParsedFile]:
     for future, slots in tasks:
         for i, outcome in zip(slots, future.result(), strict=True):
             if outcome[0] == "ok":
-                parsed[i].record, parsed[i].key = outcome[1], outcome[2]
+                parsed[i].record, parsed[i].key, parsed[i].record_text = outcome[1:]
             else:
                 _, message, field, line = outcome
                 parsed[i].error = StoryFileError(message, path=parsed[i].path, field=field, line=line).reason

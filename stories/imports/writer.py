@@ -16,7 +16,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from stories.models import AuditEntry, Image, RelatedLink, Revision, Story, StoryTopic, Topic
-from stories.snapshots import written_snapshot
+from stories.snapshots import written_snapshot, written_snapshot_text
 from stories.storyfile import ImageRecord, StoryRecord
 
 from .references import References
@@ -73,11 +73,15 @@ def refresh_lookup_statistics() -> None:
             cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({', '.join(map(quote, columns))})")
 
 
+class JsonText(str):
+    """A JSON column's value given as JSON text already: written as it is."""
+
+
 def _preparer(field, conn) -> Callable[[Any], Any] | None:
     kind = field.get_internal_type()
     if kind == "JSONField":
         adapt, encoder = conn.ops.adapt_json_value, field.encoder
-        return lambda value: adapt(value, encoder)
+        return lambda value: str(value) if type(value) is JsonText else adapt(value, encoder)
     if kind == "DateTimeField":
         return conn.ops.adapt_datetimefield_value
     if kind in ("DateField", "TimeField", "DecimalField", "UUIDField", "DurationField"):
@@ -152,6 +156,7 @@ class NewStory:
     key: str
     source_hash: str
     state: str
+    record_text: str | None = None  # ``snapshots.record_json_text(record)``, if the parse made it
 
 
 def create_stories(
@@ -213,14 +218,17 @@ def _first_revisions(
     revisions = Rows(Revision)
     for item in new:
         record = item.record
-        data = written_snapshot(
-            record,
-            topics=list(dict.fromkeys(record.topics or ())),
-            state=item.state,
-            quality=record.quality,
-            heat=record.heat,
-            source_hash=item.source_hash,
-            provider_domain=domains[item.key],
+        data = JsonText(
+            written_snapshot_text(
+                record,
+                item.record_text,
+                topics=list(dict.fromkeys(record.topics or ())),
+                state=item.state,
+                quality=record.quality,
+                heat=record.heat,
+                source_hash=item.source_hash,
+                provider_domain=domains[item.key],
+            )
         )
         revisions.add(
             story=ids[item.key], author=actor_id, import_run=run_id, reason=reason, data=data, created_at=now
