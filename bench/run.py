@@ -58,6 +58,7 @@ class Phase:
     queries: int
     stories: int
     summary: str = ""
+    db_cpu_seconds: float | None = None  # the PostgreSQL server process of the phase's connection
 
     @property
     def queries_per_story(self) -> float:
@@ -69,6 +70,16 @@ class Phase:
 
 def _peak_rss_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _process_cpu_seconds(pid: int) -> float | None:
+    """CPU time of another process on this machine (None: not readable, e.g. a remote server)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _cpu_seconds() -> float:
@@ -95,6 +106,12 @@ def _child(phase: str, directory: Path, jobs: int) -> dict:
         return execute(sql, params, many, context)
 
     summary = ""
+    backend = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+    db_before = _process_cpu_seconds(backend) if backend else None
     cpu_before = _cpu_seconds()
     with connection.execute_wrapper(count):
         started = time.perf_counter()
@@ -111,6 +128,7 @@ def _child(phase: str, directory: Path, jobs: int) -> dict:
                     raise RuntimeError(f"import_stories failed:\n{err.getvalue()[-2000:]}") from None
             summary = out.getvalue().strip().splitlines()[-1] if out.getvalue().strip() else ""
         seconds = time.perf_counter() - started
+    db_after = _process_cpu_seconds(backend) if backend else None
     for thread in threading.enumerate():  # let the worker pool reap its processes before counting
         if thread is not threading.main_thread():
             thread.join(timeout=30)
@@ -122,6 +140,7 @@ def _child(phase: str, directory: Path, jobs: int) -> dict:
         "queries": queries,
         "stories": stories,
         "summary": summary,
+        "db_cpu_seconds": db_after - db_before if db_before is not None and db_after is not None else None,
     }
 
 
@@ -227,7 +246,7 @@ def bench_one(count: int, *, jobs: int, seed: int, base_url: str) -> list[Phase]
 def format_table(count: int, engine: str, phases: list[Phase]) -> str:
     parse_seconds = phases[0].seconds or 1e-9
     header = (
-        f"{'phase':<34} {'seconds':>8} {'x parse':>8} {'CPU s':>7} {'peak RSS MB':>12} "
+        f"{'phase':<34} {'seconds':>8} {'x parse':>8} {'CPU s':>7} {'db CPU s':>9} {'peak RSS MB':>12} "
         f"{'worker RSS MB':>14} {'queries':>9} {'queries/story':>14}"
     )
     lines = [f"N = {count:,} on {engine}", header, "-" * len(header)]
@@ -235,6 +254,7 @@ def format_table(count: int, engine: str, phases: list[Phase]) -> str:
         lines.append(
             f"{phase.name:<34} {phase.seconds:>8.2f} {phase.seconds / parse_seconds:>8.2f} "
             f"{phase.cpu_seconds:>7.2f} "
+            f"{'-' if phase.db_cpu_seconds is None else format(phase.db_cpu_seconds, '.2f'):>9} "
             f"{phase.rss_mb:>12.1f} {phase.worker_rss_mb:>14.1f} {phase.queries:>9,} "
             f"{phase.queries_per_story:>14.2f}"
         )
