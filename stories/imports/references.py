@@ -20,6 +20,10 @@ from stories.storyfile import ProviderRecord, StoryRecord
 
 from .parsing import batches
 
+# Providers and topics kept between chunks, each: past it the run starts afresh, so that memory
+# does not grow with a batch that names many thousands (each chunk loads what it names anyway).
+KEPT = 1_000
+
 
 def _providers_of(records: Iterable[StoryRecord]) -> Iterator[ProviderRecord]:
     for record in records:
@@ -61,6 +65,8 @@ class References:
     def warm(self, records: Iterable[StoryRecord]) -> None:
         """Load the stored providers and topics ``records`` name, a fixed number of queries."""
         records = list(records)
+        if len(self.providers) > KEPT or len(self.topics) > KEPT:
+            self.forget_all()
         domains = {_domain(p) for p in _providers_of(records)}
         names = {name for record in records for name in record.topics or ()}
         for batch in batches(domains - set(self.providers)):

@@ -20,10 +20,12 @@ import pytest
 from django.core.management import call_command
 
 from bench.generate import generate
+from providers.models import Provider
+from stories.imports import references
 from stories.imports.export import export_story, stories_for_export
 from stories.imports.service import import_stories
 from stories.imports.sources import iter_story_sources
-from stories.models import Story
+from stories.models import Story, Topic
 from tests.terminal import screen
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -68,6 +70,24 @@ def test_parallel_parsing_gives_the_same_stories_and_results_in_the_same_order(b
     assert [outcome for _, outcome, _ in parallel].count("failed") == 2
     assert snapshot() == serial_stories
     assert len(serial_stories) == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_forgets_its_providers_and_topics_between_chunks_writes_the_same_stories(
+    batch_with_a_bad_file, monkeypatch
+):
+    outcomes(batch_with_a_bad_file, jobs=1)
+    expected = snapshot()
+    providers, topics = Provider.objects.count(), Topic.objects.count()
+    Story.objects.all().delete()
+    Provider.objects.all().delete()
+    Topic.objects.all().delete()
+
+    monkeypatch.setattr(references, "KEPT", 2)  # forgotten before nearly every chunk
+    import_stories(iter_story_sources([str(batch_with_a_bad_file)]), chunk_files=7)
+
+    assert snapshot() == expected
+    assert (Provider.objects.count(), Topic.objects.count()) == (providers, topics)
 
 
 @pytest.mark.django_db(transaction=True)
