@@ -573,8 +573,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.count < 10:
         parser.error("--count must be at least 10")
-    if args.requests < 1 or args.concurrency < 1 or args.load_seconds <= 0:
-        parser.error("--requests and --concurrency must be at least 1, --load-seconds above 0")
+    if min(args.requests, args.concurrency, args.load_limit) < 1 or args.load_seconds <= 0:
+        parser.error("--requests, --concurrency and --load-limit must be at least 1, --load-seconds above 0")
     base_url = os.environ.get("DATABASE_URL", "")
     if urlsplit(base_url).scheme not in {"postgres", "postgresql"}:
         parser.error("the web benchmark needs PostgreSQL: set DATABASE_URL=postgres://user@host:port/name")
