@@ -11,7 +11,7 @@ PORT ?= 8000
 # Local development: DEBUG on, embedded SQLite in var/ unless DATABASE_URL says otherwise.
 DEV_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: run setup install test lint bench clean
+.PHONY: run setup install test lint bench bench-web clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: install
 
 bench: install
 	$(DEV_ENV) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The web benchmark serves PostgreSQL under gunicorn (bench/README.md); Redis for its cache.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+bench-web: install
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python bench/web.py $(BENCH_WEB_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -46,16 +46,16 @@ def _words(rng: random.Random, low: int, high: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high)))
 
 
-def _sentence(rng: random.Random, low: int, high: int) -> str:
+def sentence(rng: random.Random, low: int, high: int) -> str:
     text = _words(rng, low, high)
     if rng.random() < 0.3:
         text += rng.choice(FLAVOUR) + _words(rng, 2, 6)
     return text[:1].upper() + text[1:]
 
 
-def _title(rng: random.Random) -> str:
+def headline(rng: random.Random) -> str:
     # Titles are one line: the real ones never hold a line break (excerpts do), and the format refuses one.
-    return _sentence(rng, 5, 12).replace("\\n", " ")
+    return sentence(rng, 5, 12).replace("\\n", " ")
 
 
 def _quoted(text: str) -> str:
@@ -68,7 +68,7 @@ def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _provider(index: int) -> tuple[str, str]:
+def provider_identity(index: int) -> tuple[str, str]:
     rng = random.Random(f"provider-{index}")
     name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {index}"
     domain = f"{rng.choice(WORDS)}{index}.{rng.choice(TLDS)}"
@@ -77,7 +77,7 @@ def _provider(index: int) -> tuple[str, str]:
     return name, domain
 
 
-def _topic(index: int) -> str:
+def topic_name(index: int) -> str:
     rng = random.Random(f"topic-{index}")
     return f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} {index}"
 
@@ -90,9 +90,9 @@ def story_text(index: int, *, total: int, seed: int = 1, revision: int = 0) -> t
     topics = max(30, min(400, total // 25))
 
     published_at = EPOCH + timedelta(minutes=37 * index + rng.randint(0, 36))
-    provider_name, provider_domain = _provider(rng.randrange(providers))
+    provider_name, provider_domain = provider_identity(rng.randrange(providers))
     slug = "-".join(_words(rng, 4, 8).split()) + f"-{index}"
-    title = _title(rng)
+    title = headline(rng)
     is_video = rng.random() < 0.03
     is_lead = not is_video and rng.random() < 0.02
     has_amp = not is_video and rng.random() < 0.06
@@ -102,9 +102,9 @@ def story_text(index: int, *, total: int, seed: int = 1, revision: int = 0) -> t
     quality = rng.randint(0, 189)
     heat = -1 if is_lead and rng.random() < 0.7 else (quality if rng.random() < 0.8 else rng.randint(0, 189))
     published = (not is_lead or rng.random() < 0.3) and rng.random() < 0.65
-    excerpt = _sentence(rng, 25, 45)
+    excerpt = sentence(rng, 25, 45)
     if revision:  # a newer version of the same article: identity and rng sequence unchanged
-        excerpt = _sentence(changes, 25, 45)
+        excerpt = sentence(changes, 25, 45)
         heat = changes.randint(0, 189)
 
     lines = ["---", "category: news", f"title: {_quoted(title)}", f"excerpt: {_quoted(excerpt)}"]
@@ -147,7 +147,7 @@ def story_text(index: int, *, total: int, seed: int = 1, revision: int = 0) -> t
         ]
     lines += ["", "topics:"]
     for topic in rng.sample(range(topics), rng.randint(1, 3)):
-        lines.append(f"  - {_topic(topic)}")
+        lines.append(f"  - {topic_name(topic)}")
     lines.append("")
     if has_image:
         lines += [
@@ -174,12 +174,12 @@ def story_text(index: int, *, total: int, seed: int = 1, revision: int = 0) -> t
 
 
 def _related(rng: random.Random, position: int, lead_at: datetime, providers: int) -> list[str]:
-    name, domain = _provider(rng.randrange(providers))
+    name, domain = provider_identity(rng.randrange(providers))
     at = lead_at + timedelta(hours=rng.randint(-48, 24 * 300))
     slug = "-".join(_words(rng, 3, 7).split()) + f"-{position}"
     lines = [
-        f"  - title: {_quoted(_title(rng))}",
-        f"    excerpt: {_quoted(_sentence(rng, 0, 40) if rng.random() < 0.95 else '')}",
+        f"  - title: {_quoted(headline(rng))}",
+        f"    excerpt: {_quoted(sentence(rng, 0, 40) if rng.random() < 0.95 else '')}",
         f"    publishedDateTime: {_timestamp(at)}",
         f'    webUrl: "https://{domain}/{at:%Y/%m/%d}/{slug}/"',
     ]

@@ -5,12 +5,14 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
 from newsroom import accounts
+from newsroom.health import healthz
 from stories.admin.images import lead_image_view
 from stories.reader.conditional import reader_conditional
 from stories.reader.sitemaps import SITEMAPS
 from stories.reader.views import robots_txt
 
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("admin/stories/story/<int:story_id>/lead-image/", lead_image_view, name="story_lead_image"),
     *accounts.urlpatterns,
     path("admin/", admin.site.urls),
