@@ -7,7 +7,8 @@ reader version and query.
   that shares a key gets what the page would render for it.
 - Only requests without a session cookie read or fill the cache: readers have no session;
   staff pages are rendered for them and never stored.
-- Only plain 200 responses are stored: none that sets a cookie, varies on one or is private.
+- Only plain 200 responses are stored: none that sets a cookie, varies on one, is private or
+  holds a CSRF token (a form's token is its reader's own).
 - A change readers can see moves the version: entries of older versions are never read again
   and expire (``NEWSROOM_READER_CACHE_SECONDS``; 0 turns the page cache off).
 - A cache that cannot be reached answers as an empty one (``newsroom.cache``): pages are
@@ -58,7 +59,7 @@ def shared_request(request: HttpRequest) -> bool:
     )
 
 
-def storable(response: HttpResponse) -> bool:
+def storable(request: HttpRequest, response: HttpResponse) -> bool:
     control = {
         part.split("=")[0].strip().lower()
         for part in cc_delim_re.split(response.get("Cache-Control", ""))
@@ -70,11 +71,12 @@ def storable(response: HttpResponse) -> bool:
         and not response.cookies
         and not has_vary_header(response, "Cookie")
         and not control & NOT_SHARED
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
     )
 
 
-def _store(key: str, response: HttpResponse) -> None:
-    if storable(response):
+def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
+    if storable(request, response):
         cache.set(key, response, settings.NEWSROOM_READER_CACHE_SECONDS)
 
 
@@ -95,9 +97,9 @@ def cached_page(params: Iterable[str] = ()) -> Callable:
                 return cached
             response = view(request, *args, **kwargs)
             if getattr(response, "is_rendered", True):
-                _store(key, response)
+                _store(key, request, response)
             else:
-                response.add_post_render_callback(lambda rendered: _store(key, rendered))
+                response.add_post_render_callback(lambda rendered: _store(key, request, rendered))
             return response
 
         return wrapped

@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 import redis
 from django.db import connection
-from django.test import Client
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from newsroom.settings import cache_from_url
 from stories import workflow
 from stories.models import State, Story
-from stories.reader.caching import canonical_query
+from stories.reader.caching import canonical_query, storable
 from stories.workflow.drafts import edit
 from tests.conftest import make_provider, make_story, make_topic
 
@@ -173,6 +175,26 @@ def test_no_page_is_kept_when_the_page_cache_is_off(reader, settings):
     count, _ = queries_of(reader, reverse("stories:home"))
 
     assert count > 0
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda request, response: response.set_cookie("tracking", "1"),
+        lambda request, response: response.headers.__setitem__("Cache-Control", "private"),
+        lambda request, response: response.headers.__setitem__("Vary", "Accept-Encoding, Cookie"),
+        lambda request, response: setattr(response, "status_code", 302),
+        lambda request, response: get_token(request),
+    ],
+    ids=["cookie", "private", "vary-cookie", "redirect", "csrf-token"],
+)
+def test_only_a_plain_response_for_anyone_is_kept(spoil):
+    request, response = RequestFactory().get("/"), HttpResponse("page")
+    assert storable(request, response)
+
+    spoil(request, response)
+
+    assert not storable(request, response)
 
 
 # --- Configuration -----------------------------------------------------------------------------

@@ -6,10 +6,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.sites import site
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.test import RequestFactory
 from django.utils import timezone
 
+from providers.models import Provider
 from stories import workflow
+from stories.admin.providers import ProviderAdmin
+from stories.admin.story import StoryAdmin
 from stories.admin.topic import TopicAdmin
 from stories.models import ReaderVersion, State, Story, Topic
 from stories.reader import version as reader_version
@@ -170,6 +175,26 @@ def test_renaming_a_topic_no_published_story_has_leaves_it(moves, moderator):
         rename_in_admin(topic, moderator, "Still unseen")
 
 
+def test_renaming_a_provider_cited_by_a_published_story_moves_its_shared_part(moves, moderator):
+    cited = make_provider(name="Cited")
+    make_story(related=0).related_links.create(position=0, title="Coverage", provider=cited)
+    request = RequestFactory().post("/")
+    request.user = moderator
+    cited.name = "Cited, renamed"
+    with moves(1, shared=1):
+        ProviderAdmin(Provider, site).save_model(request, cited, form=None, change=True)
+
+
+def test_deleting_a_published_story_in_the_admin_moves_it_and_a_draft_leaves_it(moves, admin_user):
+    published, draft = make_story(), make_story(state=State.DRAFT)
+    request = RequestFactory().post("/")
+    request.user = admin_user
+    with moves(0):
+        StoryAdmin(Story, site).delete_model(request, draft)
+    with moves(1):
+        StoryAdmin(Story, site).delete_queryset(request, Story.objects.filter(pk=published.pk))
+
+
 def test_a_rolled_back_change_leaves_it(moves, moderator):
     story = make_story(state=State.IN_REVIEW)
 
@@ -226,13 +251,8 @@ def test_a_cold_cache_reads_the_row_and_a_warm_one_reads_nothing(django_assert_n
         assert reader_version.current() == cold
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="only PostgreSQL holds dates Python cannot")
 def test_an_unloadable_date_is_reported_when_the_version_moves(caplog):
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("only PostgreSQL holds dates Python cannot")
-    from django.db.models.expressions import RawSQL
-
     story = make_story()
     Story.objects.filter(pk=story.pk).update(expire_at=RawSQL("%s::timestamptz", ["10000-01-01 00:00+00"]))
     with caplog.at_level("ERROR", logger="stories.reader"):
