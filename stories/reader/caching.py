@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Iterable
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,14 +35,11 @@ NOT_SHARED = {"private", "no-store", "no-cache"}
 def canonical_query(query: QueryDict, params: Iterable[str]) -> QueryDict:
     """``query`` with only ``params``, in a fixed order, each value's spaces collapsed, empty ones
     dropped (a page that reads no parameter gets an empty query)."""
-    canonical = QueryDict(mutable=True)
+    pairs = []
     for key in sorted(set(params) & set(query)):
         values = [" ".join(value.split()) for value in query.getlist(key)]
-        kept = [value for value in dict.fromkeys(values) if value]
-        if kept:
-            canonical.setlist(key, kept)
-    canonical._mutable = False
-    return canonical
+        pairs += [(key, value) for value in dict.fromkeys(values) if value]
+    return QueryDict(urlencode(pairs))
 
 
 def page_key(request: HttpRequest) -> str:
