@@ -114,6 +114,36 @@ def database_from_url(url: str) -> dict:
     return database
 
 
+CACHE_SCHEMES = ("redis", "rediss", "locmemcache")
+# A cache that does not answer in time is skipped (reader pages are rendered without it).
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
+
+
+def cache_from_url(url: str) -> dict:
+    """Translate CACHE_URL (or REDIS_URL) into a Django CACHES entry, with django-environ.
+
+    ``redis://[:password@]host:port/db`` (``rediss://`` over TLS) uses Django's own Redis backend
+    (``newsroom.cache``: answering as an empty cache while Redis cannot be reached), shared by
+    every process; empty, the local-memory cache of each process (``make run``).
+    """
+    if not url:
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "newsroom",
+            "OPTIONS": {"MAX_ENTRIES": 1000},
+        }
+    scheme = urlsplit(url).scheme
+    if scheme not in CACHE_SCHEMES:  # never repeat the URL: it may hold a password
+        raise ImproperlyConfigured(
+            f"CACHE_URL scheme {scheme!r} is not supported (redis, rediss or locmemcache)"
+        )
+    cache = env.cache_url_config(url)
+    if scheme != "locmemcache":
+        cache["BACKEND"] = "newsroom.cache.RedisCache"
+        cache["OPTIONS"] = {**REDIS_TIMEOUTS, **cache.get("OPTIONS", {})}
+    return {**cache, "KEY_PREFIX": "newsroom"}
+
+
 def email_from_environment(debug: bool) -> dict:
     """Outgoing mail (password resets): printed to the console with DEBUG, sent over SMTP otherwise."""
     use_tls = env.bool("EMAIL_USE_TLS", False)
@@ -213,6 +243,17 @@ DATABASES = {
     "default": database_from_url(env.str("DATABASE_URL", "sqlite:///var/db.sqlite3")),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The shared cache (stories/reader/caching.py, stories/reader/version.py): Redis for every process
+# from CACHE_URL, or REDIS_URL; without either, each process keeps its own in memory.
+CACHES = {"default": cache_from_url(env.str("CACHE_URL", "") or env.str("REDIS_URL", ""))}
+# How long a rendered reader page (listing, search, feed, sitemap) is kept; 0: not cached.
+# A change readers can see takes effect at once whatever this says: it moves the reader version.
+NEWSROOM_READER_CACHE_SECONDS = env.int("NEWSROOM_READER_CACHE_SECONDS", 600)
+if NEWSROOM_READER_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured(
+        f"NEWSROOM_READER_CACHE_SECONDS must be 0 or more, got {NEWSROOM_READER_CACHE_SECONDS}"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _db_file = Path(DATABASES["default"]["NAME"])
     if _db_file.parent == VAR_DIR:

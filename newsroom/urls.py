@@ -7,7 +7,7 @@ from django.urls import include, path
 from newsroom import accounts
 from newsroom.health import healthz
 from stories.admin.images import lead_image_view
-from stories.reader.conditional import reader_conditional
+from stories.reader.caching import reader_page
 from stories.reader.sitemaps import SITEMAPS
 from stories.reader.views import robots_txt
 
@@ -19,13 +19,13 @@ urlpatterns = [
     path("moderation/", include("stories.moderation.urls")),
     path(
         "sitemap.xml",
-        reader_conditional(sitemap_views.index),
+        reader_page(sitemap_views.index, params=["p"]),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
         name="sitemap",
     ),
     path(
         "sitemap-<section>.xml",
-        reader_conditional(sitemap_views.sitemap),
+        reader_page(sitemap_views.sitemap, params=["p"]),
         {"sitemaps": SITEMAPS},
         name="sitemap_section",
     ),

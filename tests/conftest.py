@@ -10,12 +10,14 @@ from datetime import timedelta
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.management import execute_from_command_line
 from django.utils import timezone
 
 from newsroom.settings import env
 from providers.models import Provider
 from stories.models import Image, RelatedLink, State, Story, StoryTopic, Topic
+from stories.reader import version as reader_version
 from stories.roles import ensure_roles
 from tests.browser import MISSING, REQUIRE_VARIABLE, chromium_binaries, start_chromium
 
@@ -45,8 +47,8 @@ def make_story(
     images: int = 1,
     **fields,
 ) -> Story:
-    """A story as an import would leave it. Goes straight to the ORM: tests of
-    the workflow itself must use the services instead."""
+    """A story as an import would leave it (a published one moves the reader version). Goes
+    straight to the ORM: tests of the workflow itself must use the services instead."""
     n = next(_counter)
     provider = provider or make_provider()
     defaults = {
@@ -81,6 +83,8 @@ def make_story(
         Image.objects.create(
             related_link=link, role=Image.Role.RELATED, url=f"https://img.example/r{n}-{position}.jpg"
         )
+    if state == State.PUBLISHED:
+        reader_version.bump()
     return story
 
 
@@ -91,6 +95,12 @@ def _user_in(django_user_model, username: str, group: str | None, **extra):
         ensure_roles(django_apps)
         user.groups.add(Group.objects.get(name=group))
     return user
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache: the reader version's row starts over in each one."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ registered again as a subclass.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -19,6 +19,7 @@ from .. import workflow
 from ..models import Story
 from .forms import ProviderForm
 from .merge import merge_action
+from .readers import ReaderVersionAdminMixin
 
 STORIES_SHOWN = 50
 
@@ -26,7 +27,7 @@ admin.site.unregister(Provider)
 
 
 @admin.register(Provider)
-class ProviderAdmin(BaseProviderAdmin):
+class ProviderAdmin(ReaderVersionAdminMixin, BaseProviderAdmin):
     form = ProviderForm
     list_display = (*BaseProviderAdmin.list_display, "story_count")
     readonly_fields = (*BaseProviderAdmin.readonly_fields, "stories")
@@ -37,6 +38,10 @@ class ProviderAdmin(BaseProviderAdmin):
         # A count groups the rows, and a grouped query drops the model's default order:
         # the autocomplete would page through an unordered list.
         return super().get_queryset(request).annotate(_story_count=Count("stories")).order_by("name", "pk")
+
+    def seen_by_readers(self, rows: QuerySet) -> bool:
+        cited = Q(provider__in=rows) | Q(related_links__provider__in=rows)
+        return Story.objects.published().filter(cited).exists()
 
     @admin.display(description="stories", ordering="_story_count")
     def story_count(self, provider: Provider) -> int:

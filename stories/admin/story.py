@@ -23,7 +23,7 @@ from django.utils.html import format_html
 
 from .. import workflow
 from ..forms import version_field_name
-from ..models import RelatedLink, Story
+from ..models import RelatedLink, State, Story
 from ..workflow import CONTENT_FIELDS, WorkflowError
 from ..workflow.drafts import DRAFT_SAVED, edit
 from .bulk_actions import StoryBulkActionsMixin
@@ -34,6 +34,7 @@ from .forms import StoryAdminForm, StoryChangelistForm
 from .history import story_history
 from .images import lead_thumbnail
 from .inlines import ImageInline, RelatedLinkInline
+from .readers import ReaderVersionAdminMixin
 from .revisions import StoryRevisionsMixin, revisions_link
 from .runs import StoryImportRunsMixin
 from .spreadsheet import StorySpreadsheetMixin
@@ -72,6 +73,7 @@ class StoryAdmin(
     StoryWorkflowPanelMixin,
     StoryDraftMixin,
     StoryBulkActionsMixin,
+    ReaderVersionAdminMixin,
     admin.ModelAdmin,
 ):
     form = StoryAdminForm
@@ -206,6 +208,10 @@ class StoryAdmin(
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- Saving: everything editorial through the workflow service ------------------------------
+
+    def seen_by_readers(self, rows: QuerySet) -> bool:
+        # Deleting a published story (its edits move the reader version through the workflow).
+        return rows.filter(state=State.PUBLISHED).exists()
 
     def save_model(self, request, obj: Story, form, change: bool) -> None:
         # Written in save_related together with the inlines: one workflow call, one version

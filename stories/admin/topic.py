@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from .. import workflow
-from ..models import Topic
+from ..models import Story, Topic
 from .merge import merge_action
+from .readers import ReaderVersionAdminMixin
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(ReaderVersionAdminMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "story_count")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -26,6 +27,9 @@ class TopicAdmin(admin.ModelAdmin):
     @admin.display(description="stories", ordering="_story_count")
     def story_count(self, topic: Topic) -> int:
         return topic._story_count
+
+    def seen_by_readers(self, rows: QuerySet) -> bool:
+        return Story.objects.published().filter(story_topics__topic__in=rows).exists()
 
     def has_change_permission(self, request, obj: Topic | None = None) -> bool:
         # A topic's name and slug show on every story that has it: on a published one, that is

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Image
+from ..reader import version as reader_version
 from .fetch import FetchPolicy, ImageRejected, fetch_image_bytes
 from .process import CachedCopy, store_image, url_key
 
@@ -100,35 +101,39 @@ def cache_images(
     if dry_run:
         report.cached = total
         return report
-    done = 0
-    if not force:
-        done = _reuse_existing_copies(by_url, report)
-    if progress and total:
-        progress(done, total)
-    if by_url:
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cache-images")
-        futures = {pool.submit(fetch_and_store, url, policy=policy): url for url in by_url}
-        try:
-            for future in as_completed(futures):
-                url = futures[future]
-                ids = by_url[url]
-                try:
-                    copy = future.result()
-                except ImageRejected as exc:
-                    _record_failure(ids, reason=str(exc), keep=cached_before, report=report, url=url)
-                except Exception as exc:  # noqa: BLE001 - one bad image must not stop the run
-                    logger.exception("caching %s failed", url)
-                    _record_failure(ids, reason=f"unexpected error: {exc!r}", keep=cached_before,
-                                    report=report, url=url)
-                else:
-                    _record_success(ids, copy, source_url=url)
-                    report.cached += len(ids)
-                done += len(ids)
-                if progress:
-                    progress(done, total)
-        finally:
-            # Interrupted (Ctrl-C): drop what has not started; finished images are already recorded.
-            pool.shutdown(wait=True, cancel_futures=True)
+    try:
+        done = 0
+        if not force:
+            done = _reuse_existing_copies(by_url, report)
+        if progress and total:
+            progress(done, total)
+        if by_url:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cache-images")
+            futures = {pool.submit(fetch_and_store, url, policy=policy): url for url in by_url}
+            try:
+                for future in as_completed(futures):
+                    url = futures[future]
+                    ids = by_url[url]
+                    try:
+                        copy = future.result()
+                    except ImageRejected as exc:
+                        _record_failure(ids, reason=str(exc), keep=cached_before, report=report, url=url)
+                    except Exception as exc:  # noqa: BLE001 - one bad image must not stop the run
+                        logger.exception("caching %s failed", url)
+                        _record_failure(ids, reason=f"unexpected error: {exc!r}", keep=cached_before,
+                                        report=report, url=url)
+                    else:
+                        _record_success(ids, copy, source_url=url)
+                        report.cached += len(ids)
+                    done += len(ids)
+                    if progress:
+                        progress(done, total)
+            finally:
+                # Interrupted (Ctrl-C): drop what has not started; finished images are already recorded.
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        if report.cached:  # reader pages show our copies now (an interrupted run's too)
+            reader_version.changed(shared=True)
     return report
 
 

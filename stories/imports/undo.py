@@ -28,7 +28,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from stories import audit
-from stories.models import AuditEntry, ImportRun, Story
+from stories.models import AuditEntry, ImportRun, State, Story
+from stories.reader import version as reader_version
 from stories.records import stories_with_rows
 from stories.storyfile import record_from_json
 from stories.workflow import Plan, apply_plan
@@ -135,6 +136,8 @@ def _carry_out(run: ImportRun, step: RevertStep, *, actor, report: RevertReport)
             comment=f"Deleted: import #{run.pk} created it and was reverted.",
         )
         report.deleted.append((story.pk, story.title))
+        if story.state == State.PUBLISHED:
+            reader_version.changed()
         story.delete()
     else:
         _restore(run, step, story, actor=actor)

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
-from stories.models import AuditEntry, Image, RelatedLink, Revision, Story, StoryTopic, Topic
+from stories.models import AuditEntry, Image, RelatedLink, Revision, State, Story, StoryTopic, Topic
+from stories.reader import version as reader_version
 from stories.snapshots import written_snapshot, written_snapshot_text
 from stories.storyfile import ImageRecord, StoryRecord
 
@@ -201,6 +202,8 @@ def create_stories(
         )
     audits.write()
     _first_revisions(new, ids, domains, actor_id=actor_id, run_id=run_id, now=now)
+    if any(item.state == State.PUBLISHED for item in new):
+        reader_version.changed()
     return ids
 
 

@@ -29,5 +29,5 @@ def compress_with(method):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("stories", "0012_import_conflicts")]
+    dependencies = [("stories", "0016_reader_version")]
     operations = [migrations.RunPython(compress_with("lz4"), compress_with("default"), elidable=False)]

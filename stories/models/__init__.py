@@ -1,9 +1,10 @@
 """The stories app's models: stories and their parts (``story``), import runs (``runs``), the
-audit trail (``audit``) and revisions (``revisions``)."""
+audit trail (``audit``), revisions (``revisions``) and the reader version (``reader``)."""
 
 from __future__ import annotations
 
 from .audit import AuditEntry
+from .reader import ReaderVersion
 from .revisions import Revision
 from .runs import ImportOutcome, ImportRun, ImportRunStory
 from .story import (
@@ -37,6 +38,7 @@ __all__ = [
     "ImportOutcome",
     "ImportRun",
     "ImportRunStory",
+    "ReaderVersion",
     "RelatedLink",
     "Revision",
     "State",

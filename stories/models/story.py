@@ -196,6 +196,13 @@ class Story(models.Model):
             models.Index(fields=["-quality"], name="story_quality"),
             models.Index(fields=["provider", "-published_at"], name="story_provider_published"),
             models.Index(fields=["source_hash"], name="story_source_hash"),
+            # The next scheduled go-live or expiry of a published story (stories.reader.version).
+            models.Index(
+                fields=["go_live_at"], condition=Q(state=State.PUBLISHED), name="story_published_go_live"
+            ),
+            models.Index(
+                fields=["expire_at"], condition=Q(state=State.PUBLISHED), name="story_published_expiry"
+            ),
         ]
         permissions = [
             ("publish_story", "Can publish, unpublish, reject and schedule stories"),

@@ -3,9 +3,10 @@ from __future__ import annotations
 from django.urls import path
 
 from . import feeds, views
-from .conditional import reader_conditional
+from .caching import reader_page
 
 app_name = "stories"
+
 
 urlpatterns = [
     path("", views.StoryListView.as_view(), name="home"),
@@ -13,18 +14,18 @@ urlpatterns = [
     path("story/<int:pk>/", views.StoryDetailView.as_view(), name="detail"),
     path("topic/<slug:slug>/", views.TopicView.as_view(), name="topic"),
     path("provider/<str:domain>/", views.ProviderView.as_view(), name="provider"),
-    path("feeds/rss/", reader_conditional(feeds.LatestStoriesRss()), name="feed_rss"),
-    path("feeds/atom/", reader_conditional(feeds.LatestStoriesAtom()), name="feed_atom"),
-    path("topic/<slug:slug>/rss/", reader_conditional(feeds.TopicStoriesRss()), name="topic_rss"),
-    path("topic/<slug:slug>/atom/", reader_conditional(feeds.TopicStoriesAtom()), name="topic_atom"),
+    path("feeds/rss/", reader_page(feeds.LatestStoriesRss()), name="feed_rss"),
+    path("feeds/atom/", reader_page(feeds.LatestStoriesAtom()), name="feed_atom"),
+    path("topic/<slug:slug>/rss/", reader_page(feeds.TopicStoriesRss()), name="topic_rss"),
+    path("topic/<slug:slug>/atom/", reader_page(feeds.TopicStoriesAtom()), name="topic_atom"),
     path(
         "provider/<str:domain>/rss/",
-        reader_conditional(feeds.ProviderStoriesRss()),
+        reader_page(feeds.ProviderStoriesRss()),
         name="provider_rss",
     ),
     path(
         "provider/<str:domain>/atom/",
-        reader_conditional(feeds.ProviderStoriesAtom()),
+        reader_page(feeds.ProviderStoriesAtom()),
         name="provider_atom",
     ),
 ]

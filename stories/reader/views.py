@@ -21,7 +21,8 @@ from django_filters.views import FilterView
 
 from ..models import RelatedLink, Story, StoryTopic, readable_dates
 from ..templatetags.reader import plain_text
-from .conditional import reader_conditional, reader_version
+from .caching import cached_page
+from .conditional import reader_conditional, reader_version, story_conditional
 from .filters import ReaderFilter, live_providers, live_topics
 from .search import normalise_query
 
@@ -31,6 +32,9 @@ PAGE_SIZE = 20
 TOPICS_PER_CARD = 6
 TOPICS_PER_STORY = 20
 COVERAGE_PER_STORY = 30
+# What a listing reads of its query (its filters and the page); anything else is ignored, by the
+# page and by its cache key (caching.canonical_query).
+LISTING_PARAMS = (*ReaderFilter.base_filters, "page")
 
 
 class ReaderQuerysetMixin:
@@ -50,7 +54,7 @@ class ReaderQuerysetMixin:
         return stories.with_cards(topic_limit=self.topic_limit)
 
 
-@method_decorator(reader_conditional, name="get")
+@method_decorator([reader_conditional, cached_page(LISTING_PARAMS)], name="get")
 class StoryListView(ReaderQuerysetMixin, FilterView):
     """Home: live stories, newest first (or hot, or top), with the reader filters."""
 
@@ -204,6 +208,7 @@ def shown_coverage(story: Story) -> tuple[list[RelatedLink], int]:
     return shown, total - len(shown)
 
 
+@method_decorator(story_conditional, name="get")
 class StoryDetailView(ReaderQuerysetMixin, DetailView):
     allow_preview = True
     topic_limit = TOPICS_PER_STORY

@@ -9,6 +9,7 @@ from django.db import transaction
 from providers.models import Provider
 from stories import audit
 from stories.models import AuditEntry, RelatedLink, Story, Topic
+from stories.reader import version as reader_version
 
 from .editorial import current_topics, update_editorial
 from .errors import WorkflowError
@@ -41,6 +42,7 @@ def merge_topics(*, survivor: Topic, duplicates: Sequence[Topic], actor) -> int:
         )
         changed += 1
     Topic.objects.filter(pk__in=duplicate_pks).delete()
+    reader_version.changed(shared=True)  # the duplicates' pages are gone
     return changed
 
 
@@ -75,4 +77,5 @@ def merge_providers(*, survivor: Provider, duplicates: Sequence[Provider], actor
     for story in affected:
         record_revision(story, actor=actor, reason=comment, baseline=baselines[story.pk])
     Provider.objects.filter(pk__in=by_pk).delete()
+    reader_version.changed(shared=True)  # related coverage names the survivor on every story page
     return len(stories)

@@ -3,6 +3,10 @@
 Every write is a conditional ``UPDATE ... WHERE version = <expected>`` that bumps
 ``version``, so of two concurrent writers only one can win; the other gets
 ``StaleStoryError`` with ``stale_message()`` and nothing of it is written.
+
+A write to a story that is or becomes published is one readers can see (its row, or the
+topics, related links and images written with it): the reader version moves once the
+transaction commits (``stories.reader.version``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from stories.models import Story
+from stories.models import State, Story
+from stories.reader import version as reader_version
 
 from .errors import WorkflowError
 
@@ -57,6 +62,8 @@ def write_versioned(story: Story, *, expected: int, changes: Mapping[str, Any]) 
     )
     if updated != 1:
         raise stale_error(story, expected)
+    if State.PUBLISHED in (story.state, changes.get("state")):
+        reader_version.changed()
     for name, value in changes.items():
         setattr(story, name, value)
     story.version = expected + 1

@@ -414,7 +414,8 @@ def test_with_the_setting_on_an_import_caches_the_images_of_the_stories_it_wrote
             report = run_import(tmp_path / "new", tmp_path / "old")
 
     assert report.counts["created"] == 1
-    assert len(callbacks) == 1
+    # This import's image caching, beside the reader version's move (stories.reader.version).
+    assert len([c for c in callbacks if c.__qualname__.startswith("cache_images_for_stories")]) == 1
     lead = {
         image.story.title: image
         for image in Image.objects.filter(role=Image.Role.LEAD).select_related("story")

@@ -73,11 +73,14 @@ def snapshot(client, urls) -> dict[str, tuple[int, str, str | None, str | None]]
     return pages
 
 
-def test_readers_see_the_live_story_on_every_surface_while_a_draft_waits(reader, editor, live_story):
+def test_readers_see_the_live_story_on_every_surface_while_a_draft_waits(
+    reader, editor, live_story, django_capture_on_commit_callbacks
+):
     urls = reader_urls(live_story)
     before = snapshot(reader, urls)
 
-    draft_everything(live_story, editor)
+    with django_capture_on_commit_callbacks(execute=True):  # as committed: nothing moves
+        draft_everything(live_story, editor)
     after = snapshot(reader, urls)
 
     for url in urls:
@@ -90,11 +93,14 @@ def test_readers_see_the_live_story_on_every_surface_while_a_draft_waits(reader,
     assert "Related" in after[reverse("stories:detail", args=[live_story.pk])][1]
 
 
-def test_readers_see_the_draft_once_a_moderator_publishes_it(reader, editor, moderator, live_story):
+def test_readers_see_the_draft_once_a_moderator_publishes_it(
+    reader, editor, moderator, live_story, django_capture_on_commit_callbacks
+):
     draft_everything(live_story, editor)
     etag = reader.get(reverse("stories:home"))["ETag"]
 
-    publish_draft(live_story, actor=moderator)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish_draft(live_story, actor=moderator)
 
     detail = reader.get(reverse("stories:detail", args=[live_story.pk])).content.decode()
     assert "Secret draft title" in detail and "Secret related link" in detail

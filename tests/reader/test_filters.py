@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from stories import workflow
 from stories.models import State
 from tests.conftest import make_provider, make_story, make_topic
 
@@ -117,13 +118,13 @@ def test_text_search_from_the_filter_form(reader):
     assert titles(response) == ["Volcano erupts in Iceland"]
 
 
-def test_filter_choices_follow_newly_published_stories(reader):
+def test_filter_choices_follow_newly_published_stories(reader, django_capture_on_commit_callbacks):
     make_story(title="Old", topics=[make_topic("Old topic")])
     assert "Old topic" in reader.get(reverse("stories:home")).content.decode()
     waiting = make_story(title="New", state=State.IN_REVIEW, topics=[make_topic("Fresh topic")])
     assert "Fresh topic" not in reader.get(reverse("stories:home")).content.decode()
 
-    waiting.state = State.PUBLISHED
-    waiting.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.transition(waiting, action=workflow.PUBLISH, actor=None)
 
     assert "Fresh topic" in reader.get(reverse("stories:home")).content.decode()
