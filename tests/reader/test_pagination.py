@@ -105,6 +105,9 @@ def test_page_links_keep_the_filters_and_the_order(reader):
     assert older["topic"] == ["weather"] and older["sort"] == ["hot"] and "page" not in older
     assert 'rel="next" href="?topic=weather&amp;sort=hot&amp;after=' in html
     assert 'href="?topic=weather&amp;sort=hot&amp;page=5" aria-current="page"' in html
+    sixth = reader.get(reverse("stories:home") + "?" + fifth.context["page_obj"].older).content.decode()
+    assert '<a href="?topic=weather&amp;sort=hot">First page</a>' in sixth
+    assert '<a rel="prev" href="?topic=weather&amp;sort=hot&amp;before=' in sixth
 
 
 def test_numbered_pages_stop_with_a_message_that_says_how_to_go_further(reader):
