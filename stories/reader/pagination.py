@@ -27,6 +27,7 @@ PAGE_PARAMETERS = ("page", "after", "before")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CURSOR_PART = re.compile(r"-?[0-9]{1,20}")
+PAGE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 def encode_position(position: Position) -> str:
@@ -123,7 +124,7 @@ class Listing:
         return encode_position(self.order.position(story))
 
     def numbered(self, text: str) -> ListingPage:
-        number = int(text) if text.isdigit() else 0
+        number = int(text) if PAGE_NUMBER.fullmatch(text) else 0
         if not 1 <= number <= NUMBERED_PAGES:
             if number > NUMBERED_PAGES:
                 message = (

@@ -131,6 +131,16 @@ def test_a_search_shows_its_first_results_and_says_so_past_them(reader):
     assert f"Only the first {COUNT_LIMIT} results are shown" in past.content.decode()
 
 
+@pytest.mark.parametrize("page", ["0", "-1", "x", "٣", "9" * 5000, "2.0"])
+def test_a_page_number_that_is_not_one_is_a_404(reader, page):
+    generate_stories(3, provider=make_provider())
+
+    response = reader.get(reverse("stories:home"), {"page": page})
+
+    assert response.status_code == 404
+    assert "There is no such page." in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "cursor", ["", "abc", "1", "1.2.3", "1.0", "1.-4", "99999999999999999999.1", "1 .2", "١.٢"]
 )
