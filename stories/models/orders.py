@@ -7,9 +7,9 @@ comparison, ``(key, …, id) < (value, …, id)``, say "after this story", which
 answer by starting a scan inside the index (keyset pagination), and lets the same index
 definition work on SQLite, whose indexes take no ``NULLS LAST``.
 
-``Story.Meta.indexes`` builds its indexes from ``ReaderOrder.index_expressions()`` and the
-queries from ``ReaderOrder.order_by()``: PostgreSQL uses an expression index only for the very
-same expression, so both come from here.
+The indexes (``reader_indexes()``, in ``Story.Meta.indexes``) and the queries
+(``StoryQuerySet.in_reader_order()``) take their expressions from the same ``ReaderOrder``:
+PostgreSQL uses an expression index only for the very same expression.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from stories.storyfile import ID_MAX, SCORE_MAX, SCORE_MIN
 EARLIEST_READABLE = datetime(1, 1, 1, tzinfo=UTC)
 LATEST_READABLE = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
+# What a missing key sorts as. Only a story dated at the very first instant of year 1 ties
+# with one without a date (the id orders them); scores are checked on the way in.
 NO_DATE = EARLIEST_READABLE
 NO_SCORE = SCORE_MIN - 1
 
