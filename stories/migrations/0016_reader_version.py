@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stories', '0012_import_conflicts'),
+        ('stories', '0013_listing_indexes'),
     ]
 
     operations = [

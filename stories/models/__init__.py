@@ -1,5 +1,6 @@
-"""The stories app's models: stories and their parts (``story``), import runs (``runs``), the
-audit trail (``audit``), revisions (``revisions``) and the reader version (``reader``)."""
+"""The stories app's models: stories and their parts (``story``), the orders readers list them in
+and their indexes (``orders``), import runs (``runs``), the audit trail (``audit``), revisions
+(``revisions``) and the reader version (``reader``)."""
 
 from __future__ import annotations
 

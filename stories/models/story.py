@@ -9,7 +9,7 @@ formatting only: what drives a decision has a column of its own
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db import models
 from django.db.models import Count, F, Q, Window
@@ -24,6 +24,8 @@ from stories.validators import (
     validate_one_line,
     validate_topic_name,
 )
+
+from .orders import EARLIEST_READABLE, LATEST_READABLE, READER_ORDERS, reader_indexes
 
 
 class State(models.TextChoices):
@@ -47,10 +49,6 @@ class Topic(models.Model):
         return reverse("stories:topic", kwargs={"slug": self.slug})
 
 
-# Python dates run from year 1 to 9999. PostgreSQL holds more (year 10000, 1 BC), and a row
-# holding such a date cannot even be loaded: pages that show stories leave those rows out.
-EARLIEST_READABLE = datetime(1, 1, 1, tzinfo=UTC)
-LATEST_READABLE = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 STORY_DATE_FIELDS = ("published_at", "go_live_at", "expire_at")
 
 
@@ -89,6 +87,10 @@ class StoryQuerySet(models.QuerySet):
     def live(self, now=None) -> StoryQuerySet:
         """Published and inside the go-live/expiry window, whether or not a scheduler ran."""
         return self.filter(live_condition(now or timezone.now()))
+
+    def in_reader_order(self, name: str = "new") -> StoryQuerySet:
+        """Newest first (``hot``, ``top``: by heat or quality, then newest), as an index serves it."""
+        return self.order_by(*READER_ORDERS[name].order_by())
 
     def with_cards(self, *, topic_limit: int | None = None) -> StoryQuerySet:
         """Everything a story card shows, fetched in a fixed number of queries.
@@ -203,6 +205,9 @@ class Story(models.Model):
             models.Index(
                 fields=["expire_at"], condition=Q(state=State.PUBLISHED), name="story_published_expiry"
             ),
+            # Reader listings, feeds and sitemaps (models/orders.py). Whether a published story is
+            # live also depends on the clock: those conditions filter the rows the index yields.
+            *reader_indexes(Q(state=State.PUBLISHED)),
         ]
         permissions = [
             ("publish_story", "Can publish, unpublish, reject and schedule stories"),

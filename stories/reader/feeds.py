@@ -70,7 +70,7 @@ class LatestStoriesRss(Feed):
 
     def items(self, obj=None) -> list[Story]:
         stories = self.stories(obj).with_cards(topic_limit=TOPICS_PER_CARD)
-        return list(stories.order_by("-published_at", "-id")[:FEED_SIZE])
+        return list(stories.in_reader_order()[:FEED_SIZE])
 
     # A title is text (Atom says so; RSS readers treat it so): the feed's XML escapes it once.
     def item_title(self, item: Story) -> str:

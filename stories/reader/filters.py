@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from providers.models import Provider
 
@@ -12,11 +12,7 @@ from ..filters import MostUsedChoicesMixin, PublishedRangeMixin, date_filter
 from ..models import Story, StoryTopic, Topic
 from .search import MAX_QUERY_LENGTH, search_stories
 
-SORT_ORDERINGS = {
-    "new": (F("published_at").desc(nulls_last=True), "-id"),
-    "hot": (F("heat").desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-id"),
-    "top": (F("quality").desc(nulls_last=True), F("published_at").desc(nulls_last=True), "-id"),
-}
+# The orders themselves, and the indexes that serve them, are in models/orders.py.
 SORT_CHOICES = [("new", "Newest"), ("hot", "Hot"), ("top", "Top quality")]
 
 
@@ -89,4 +85,4 @@ class ReaderFilter(MostUsedChoicesMixin, PublishedRangeMixin, django_filters.Fil
         return queryset.filter(pk__in=StoryTopic.objects.filter(topic__in=value).values("story_id"))
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.order_by(*SORT_ORDERINGS[value])
+        return queryset.in_reader_order(value)

@@ -1,14 +1,25 @@
-"""sitemap.xml: live stories, and the topic and provider pages that have any."""
+"""sitemap.xml: live stories, and the topic and provider pages that have any.
+
+Valid for millions of stories: ``/sitemap.xml`` is an index of section files of at most
+``URLS_PER_SITEMAP`` locations each. A section's N-th file holds the N-th range of
+``URLS_PER_SITEMAP`` ids that has anything in it (``IdRangePaginator``): finding the files
+takes one index probe per file, and a file is one range scan, never a count or an OFFSET.
+A story keeps its file as others come and go. The latest lastmod is the newest change of a
+live story, read from the top of an index (``latest_live_change``).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max, QuerySet
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from ..models import Story
@@ -16,6 +27,58 @@ from ..templatetags.reader import provider_path, topic_path
 from .filters import live_providers, live_topics
 
 logger = logging.getLogger("stories.reader")
+
+URLS_PER_SITEMAP = 50_000
+
+
+def latest_live_change() -> datetime | None:
+    """When a live story last changed (the partial index on ``updated_at`` has it first)."""
+    return Story.objects.live().order_by("-updated_at").values_list("updated_at", flat=True).first()
+
+
+@dataclass(frozen=True)
+class SitemapPage:
+    object_list: list
+
+
+class IdRangePaginator:
+    """A sitemap section's files: the N-th is the N-th range of ``width`` ids holding any of ``items``."""
+
+    def __init__(self, items: QuerySet, width: int, *, shown: Callable[[list], list]) -> None:
+        self.items, self.width, self.shown = items, width, shown
+
+    def range_starts(self, *, limit: int | None = None) -> list[int]:
+        """The ids just below the ranges that hold items (up to ``limit`` ranges): one probe each."""
+        starts: list[int] = []
+        floor = 0
+        while limit is None or len(starts) < limit:
+            first = self.items.filter(pk__gt=floor).order_by("pk").values_list("pk", flat=True).first()
+            if first is None:
+                break
+            start = (first - 1) // self.width * self.width
+            starts.append(start)
+            floor = start + self.width
+        return starts
+
+    @property
+    def num_pages(self) -> int:
+        return len(self.range_starts())
+
+    def page(self, number) -> SitemapPage:
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(number) from None
+        if number < 1:
+            raise EmptyPage(number)
+        starts = self.range_starts(limit=number)
+        if len(starts) < number:
+            if number == 1:
+                return SitemapPage([])
+            raise EmptyPage(number)
+        start = starts[number - 1]
+        in_range = self.items.filter(pk__gt=start, pk__lte=start + self.width).order_by("pk")
+        return SitemapPage(self.shown(list(in_range)))
 
 
 def with_pages(items, path, what: str) -> list:
@@ -40,15 +103,30 @@ class PublicSiteSitemap(Sitemap):
         return f"{parts.netloc}{parts.path}"
 
 
-class StorySitemap(PublicSiteSitemap):
-    changefreq = "daily"
-    limit = 2000
+class RangedSitemap(PublicSiteSitemap):
+    """A section whose ``items()`` is a queryset, in files of ranges of ids."""
 
-    def items(self):
-        return Story.objects.live().only("pk", "updated_at").order_by("-published_at", "-id")
+    limit = URLS_PER_SITEMAP
+
+    @property
+    def paginator(self) -> IdRangePaginator:
+        return IdRangePaginator(self.items(), self.limit, shown=self.shown)
+
+    def shown(self, items: list) -> list:
+        return items
+
+
+class StorySitemap(RangedSitemap):
+    changefreq = "daily"
+
+    def items(self) -> QuerySet:
+        return Story.objects.live().only("pk", "updated_at")
 
     def lastmod(self, story: Story):
         return story.updated_at
+
+    def get_latest_lastmod(self):
+        return latest_live_change()
 
 
 class HomeSitemap(PublicSiteSitemap):
@@ -62,10 +140,10 @@ class HomeSitemap(PublicSiteSitemap):
         return reverse(item)
 
     def lastmod(self, item: str):
-        return Story.objects.live().aggregate(latest=Max("updated_at"))["latest"]
+        return latest_live_change()
 
 
-class ListingSitemap(PublicSiteSitemap):
+class ListingSitemap(RangedSitemap):
     """The reader pages of topics or providers with live stories (those whose page can be built)."""
 
     changefreq = "daily"
@@ -73,8 +151,11 @@ class ListingSitemap(PublicSiteSitemap):
     def __init__(self, *, listed: Callable[[], QuerySet], path: Callable[[object], str], what: str) -> None:
         self.listed, self.path, self.what = listed, path, what
 
-    def items(self):
-        return with_pages(self.listed(), self.path, self.what)
+    def items(self) -> QuerySet:
+        return self.listed()
+
+    def shown(self, items: list) -> list:
+        return with_pages(items, self.path, self.what)
 
     def location(self, item) -> str:
         return self.path(item)
@@ -83,8 +164,6 @@ class ListingSitemap(PublicSiteSitemap):
 SITEMAPS = {
     "home": HomeSitemap,
     "stories": StorySitemap,
-    "topics": ListingSitemap(listed=lambda: live_topics().order_by("slug"), path=topic_path, what="topic"),
-    "providers": ListingSitemap(
-        listed=lambda: live_providers().order_by("domain"), path=provider_path, what="provider"
-    ),
+    "topics": ListingSitemap(listed=live_topics, path=topic_path, what="topic"),
+    "providers": ListingSitemap(listed=live_providers, path=provider_path, what="provider"),
 }

@@ -20,13 +20,14 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from ..models import RelatedLink, Story, StoryTopic, readable_dates
+from ..models.orders import READER_ORDERS, ReaderOrder
 from ..templatetags.reader import plain_text
 from .caching import cached_page
 from .conditional import reader_conditional, reader_version, story_conditional
 from .filters import ReaderFilter, live_providers, live_topics
+from .pagination import PAGE_PARAMETERS, PAGE_SIZE, Listing
 from .search import normalise_query
 
-PAGE_SIZE = 20
 # Reader pages never show an unbounded list: a story's topics on a card and on its page,
 # and its related coverage, stop here with a count of the rest.
 TOPICS_PER_CARD = 6
@@ -34,7 +35,7 @@ TOPICS_PER_STORY = 20
 COVERAGE_PER_STORY = 30
 # What a listing reads of its query (its filters and the page); anything else is ignored, by the
 # page and by its cache key (caching.canonical_query).
-LISTING_PARAMS = (*ReaderFilter.base_filters, "page")
+LISTING_PARAMS = (*ReaderFilter.base_filters, *PAGE_PARAMETERS)
 
 
 class ReaderQuerysetMixin:
@@ -71,10 +72,32 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
             filterset.filters.pop(name, None)
         return filterset
 
+    def get_queryset(self) -> QuerySet:
+        return super().get_queryset().in_reader_order()
+
+    def filter_data(self) -> dict:
+        filterset = self.filterset
+        return filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+
+    def listing_order(self) -> ReaderOrder | None:
+        """The order the listing is in: the one asked for, else newest first, or relevance for a search."""
+        data = self.filter_data()
+        if data.get("sort"):
+            return READER_ORDERS[data["sort"]]
+        return None if normalise_query(data.get("q")) else READER_ORDERS["new"]
+
+    def paginate_queryset(self, queryset, page_size):
+        page = Listing(queryset, order=self.listing_order(), params=self.request.GET).page()
+        return None, page, page.stories, page.has_other_pages
+
+    def render_to_response(self, context, **response_kwargs) -> HttpResponse:
+        if context["page_obj"].missing:
+            response_kwargs["status"] = 404
+        return super().render_to_response(context, **response_kwargs)
+
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
-        filterset = context["filter"]
-        data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+        data = self.filter_data()
         active = {key: value for key, value in data.items() if value not in (None, "", []) and key != "sort"}
         query = normalise_query(self.request.GET.get("q"))
         sort = data.get("sort") or ""
@@ -92,7 +115,10 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
     def filters_cache_key(self) -> str:
         """The filter form's rendering depends only on the live set, the page and the query (not its page)."""
         query = sorted(
-            (key, value) for key, values in self.request.GET.lists() for value in values if key != "page"
+            (key, value)
+            for key, values in self.request.GET.lists()
+            for value in values
+            if key not in PAGE_PARAMETERS
         )
         raw = repr((reader_version(self.request).etag, self.request.path, query))
         return hashlib.sha256(raw.encode()).hexdigest()

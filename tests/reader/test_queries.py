@@ -1,4 +1,5 @@
-"""Query counts of reader pages do not grow with page size, topics, images or related links."""
+"""Query counts of reader pages do not grow with page size, page depth, table size, topics, images or
+related links."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from stories.reader.pagination import COUNT_LIMIT, NUMBERED_PAGES
 from tests.conftest import make_provider, make_story, make_topic
+from tests.reader.generated import generate_stories
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +86,59 @@ def test_story_page_queries_are_bounded(reader, django_assert_max_num_queries, t
     with django_assert_max_num_queries(STORY_MAX_QUERIES):
         response = reader.get(story.get_absolute_url())
     assert response.status_code == 200
+
+
+# The sitemap index: its validators, the latest change (for the index and for the home file), and
+# one probe per file plus one for each of the three sections (one file each below 50,000 ids).
+SITEMAP_INDEX_MAX_QUERIES = 10
+SITEMAP_FILE_MAX_QUERIES = 5
+
+
+def generated_listing(count: int):
+    topic = make_topic(f"Generated {count}")
+    provider = make_provider(domain=f"generated{count}.example")
+    generate_stories(count, provider=provider, topic=topic)
+    return topic, provider
+
+
+def deep_pages(reader, topic, provider) -> list[str]:
+    """For each listing: its first page, its last numbered page, a page by cursor each way."""
+    listings = [
+        reverse("stories:home"),
+        reverse("stories:home") + "?sort=hot",
+        reverse("stories:home") + "?sort=top",
+        reverse("stories:topic", kwargs={"slug": topic.slug}),
+        reverse("stories:provider", kwargs={"domain": provider.domain}),
+    ]
+    urls = []
+    for listing in listings:
+        path = listing.split("?")[0]
+        numbered = listing + ("&" if "?" in listing else "?") + f"page={NUMBERED_PAGES}"
+        older = path + "?" + reader.get(numbered).context["page_obj"].older
+        newer = path + "?" + reader.get(older).context["page_obj"].newer
+        urls += [listing, numbered, older, newer]
+    return urls
+
+
+def sitemaps() -> list[str]:
+    sections = ("home", "stories", "topics", "providers")
+    return [reverse("sitemap")] + [reverse("sitemap_section", kwargs={"section": name}) for name in sections]
+
+
+def test_deep_pages_and_sitemaps_cost_as_many_queries_on_a_small_and_a_larger_table(
+    reader, django_assert_max_num_queries
+):
+    small = generated_listing(COUNT_LIMIT + 20)
+    small_counts = query_counts(reader, deep_pages(reader, *small) + sitemaps())
+    large = generated_listing(6 * COUNT_LIMIT)
+    large_counts = query_counts(reader, deep_pages(reader, *large) + sitemaps())
+
+    assert list(small_counts.values()) == list(large_counts.values())
+    for url in deep_pages(reader, *large):
+        with django_assert_max_num_queries(LISTING_MAX_QUERIES):
+            assert reader.get(url).status_code == 200
+    for url in sitemaps():
+        with django_assert_max_num_queries(
+            SITEMAP_INDEX_MAX_QUERIES if url == sitemaps()[0] else SITEMAP_FILE_MAX_QUERIES
+        ):
+            assert reader.get(url).status_code == 200
