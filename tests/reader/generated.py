@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from providers.models import Provider
 from stories.models import State, Story, StoryTopic, Topic
+from stories.reader import version as reader_version
 
 _batch = itertools.count(1)
 
@@ -27,7 +28,8 @@ def generate_stories(
     **fields: Callable[[int], object],
 ) -> list[Story]:
     """``count`` stories of ``provider`` (and ``topic``); each of ``fields`` gives a column's value
-    for the n-th story. By default every fourth story shares its date with the one before."""
+    for the n-th story. By default every fourth story shares its date with the one before.
+    Published ones move the reader version, as an import's would."""
     batch = next(_batch)
     now = timezone.now()
     values = {
@@ -52,4 +54,6 @@ def generate_stories(
     )
     if topic is not None:
         StoryTopic.objects.bulk_create(StoryTopic(story=story, topic=topic) for story in stories)
+    if state == State.PUBLISHED:  # written past the workflow: readers' pages must see them
+        reader_version.bump()
     return stories

@@ -126,8 +126,9 @@ def sitemaps() -> list[str]:
 
 
 def test_deep_pages_and_sitemaps_cost_as_many_queries_on_a_small_and_a_larger_table(
-    reader, django_assert_max_num_queries
+    reader, django_assert_max_num_queries, settings
 ):
+    settings.NEWSROOM_READER_CACHE_SECONDS = 0  # each page rendered every time it is asked for
     small = generated_listing(COUNT_LIMIT + 20)
     small_counts = query_counts(reader, deep_pages(reader, *small) + sitemaps())
     large = generated_listing(6 * COUNT_LIMIT)
