@@ -23,7 +23,7 @@ from ..models import RelatedLink, Story, StoryTopic, readable_dates
 from ..templatetags.reader import plain_text
 from .conditional import reader_conditional, reader_version
 from .filters import ReaderFilter, live_providers, live_topics
-from .search import normalise_query
+from .search import SearchPaginator, attach_highlights, normalise_query
 
 PAGE_SIZE = 20
 # Reader pages never show an unbounded list: a story's topics on a card and on its page,
@@ -74,16 +74,24 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
         active = {key: value for key, value in data.items() if value not in (None, "", []) and key != "sort"}
         query = normalise_query(self.request.GET.get("q"))
         sort = data.get("sort") or ""
+        if query:
+            attach_highlights(context["stories"], query)
         context.update(
             page_kind=self.page_kind,
             heading=self.get_heading(query=query, sort=sort),
             query=query,
+            search_prompt=self.page_kind == "search" and not query,
             filters_active=bool(active),
             sort=sort,
             feeds=self.get_feeds(),
             filters_cache_key=self.filters_cache_key(),
         )
         return context
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        if normalise_query(self.request.GET.get("q")):
+            return SearchPaginator(queryset, per_page, **kwargs)
+        return super().get_paginator(queryset, per_page, **kwargs)
 
     def filters_cache_key(self) -> str:
         """The filter form's rendering depends only on the live set, the page and the query (not its page)."""
@@ -107,7 +115,13 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
 
 
 class SearchView(StoryListView):
+    """Search results; without words to search for, only the form (never every story)."""
+
     page_kind = "search"
+
+    def get_queryset(self) -> QuerySet:
+        stories = super().get_queryset()
+        return stories if normalise_query(self.request.GET.get("q")) else stories.none()
 
 
 class TopicView(StoryListView):
