@@ -10,8 +10,8 @@ every write — the ORM, ``bulk_create``, the import's COPY — keeps it current
   ``bm25`` with the title weighing ``TITLE_WEIGHT`` times the excerpt. Every word must appear.
 
 A search costs the same whatever the size of the table: it takes the first
-``settings.NEWSROOM_SEARCH_CANDIDATES`` matches the index gives (under an explicit order, the
-first in that order), ranks those only, and counts at most that many (``SearchPaginator`` says
+``settings.NEWSROOM_SEARCH_CANDIDATES`` matches in the listing's order (newest first, or the
+sort chosen), ranks those only, and counts at most that many (``SearchPaginator`` says
 when there were more). Matches are highlighted for the shown page only (``attach_highlights``):
 the database puts ``MARK_START``/``MARK_STOP`` around them, control characters removed from the
 text beforehand, and the template filter ``marked`` escapes the text and only then turns the
@@ -149,9 +149,12 @@ def _postgres_query(text: str) -> SearchQuery:
 def search_stories(queryset: QuerySet, text: str | None, *, best_first: bool = True) -> QuerySet:
     """Stories of ``queryset`` matching ``text``, each with ``search_rank`` (higher is better).
 
-    At most ``candidate_limit() + 1`` stories: the first matches the index gives, ranked best
-    first (``best_first``), or the first in ``queryset``'s own order. The one past the limit
-    only tells ``SearchPaginator`` that there were more. A blank ``text`` leaves ``queryset`` as is.
+    Reads the candidates at once, in one query: the first ``candidate_limit() + 1`` matches in
+    ``queryset``'s order (the listing's, newest first unless a sort was chosen), so the planner
+    either walks that order's index and stops, or takes the few matches of a rare word from the
+    GIN index. The queryset returned looks those up by key: ranked best first (``best_first``),
+    or in ``queryset``'s order. The one past the limit only tells ``SearchPaginator`` that there
+    were more. A blank ``text`` leaves ``queryset`` as is.
     """
     text = normalise_query(text)
     if not text:
@@ -166,10 +169,8 @@ def search_stories(queryset: QuerySet, text: str | None, *, best_first: bool = T
             return queryset.none()
         matching = queryset.filter(FtsMatch(words))
         rank = FtsRank(words)
-    if best_first:
-        matching = matching.order_by()
-    candidates = matching.values("pk")[: candidate_limit() + 1]
-    found = queryset.filter(pk__in=candidates).annotate(search_rank=rank)
+    ids = list(matching.values_list("pk", flat=True)[: candidate_limit() + 1])
+    found = queryset.filter(pk__in=ids).annotate(search_rank=rank)
     return found.order_by("-search_rank", "-published_at", "-id") if best_first else found
 
 
