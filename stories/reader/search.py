@@ -73,7 +73,7 @@ _FTS_RANK = (
     " WHERE stories_story_fts MATCH %s AND rowid = {pk})"
 )
 _FTS_HIGHLIGHTS = (
-    "SELECT rowid, highlight(stories_story_fts, 0, %s, %s), snippet(stories_story_fts, 1, %s, %s, '', %s)"
+    "SELECT rowid, highlight(stories_story_fts, 0, %s, %s), highlight(stories_story_fts, 1, %s, %s)"
     " FROM stories_story_fts WHERE stories_story_fts MATCH %s AND rowid IN ({placeholders})"
 )
 
@@ -192,7 +192,9 @@ class SearchPaginator(Paginator):
 
 def attach_highlights(stories: Iterable, text: str | None) -> None:
     """Give each of ``stories`` (the shown page) ``search_title`` (the title, matches marked)
-    and ``search_excerpt`` (its best part, up to ``EXCERPT_WORDS`` words), in one query."""
+    and ``search_excerpt`` (up to ``EXCERPT_WORDS`` words of it around the first match), in one
+    query. The whole texts are marked (``HighlightAll``): PostgreSQL's fragments drop what looks
+    like a tag, and readers see the excerpt as it is written."""
     stories = list(stories)
     text = normalise_query(text)
     if not stories or not text:
@@ -207,7 +209,7 @@ def attach_highlights(stories: Iterable, text: str | None) -> None:
         if story.pk in marked:
             title, excerpt = marked[story.pk]
             story.search_title = title
-            story.search_excerpt = with_ellipses(excerpt, story.excerpt) if story.excerpt else ""
+            story.search_excerpt = excerpt_around_match(excerpt) if excerpt else ""
 
 
 def _postgres_highlights(using: str, ids: list[int], text: str) -> dict[int, tuple[str, str]]:
@@ -228,7 +230,7 @@ def _postgres_highlights(using: str, ids: list[int], text: str) -> dict[int, tup
         .filter(pk__in=ids)
         .annotate(
             marked_title=headline("title", highlight_all=True),
-            marked_excerpt=headline("excerpt", max_words=EXCERPT_WORDS, min_words=EXCERPT_WORDS // 2),
+            marked_excerpt=headline("excerpt", highlight_all=True),
         )
         .values_list("pk", "marked_title", "marked_excerpt")
     )
@@ -240,21 +242,22 @@ def _sqlite_highlights(using: str, ids: list[int], text: str) -> dict[int, tuple
     if not words:
         return {}
     sql = _FTS_HIGHLIGHTS.format(placeholders=", ".join(["%s"] * len(ids)))
-    params = [MARK_START, MARK_STOP, MARK_START, MARK_STOP, EXCERPT_WORDS, words, *ids]
+    params = [MARK_START, MARK_STOP, MARK_START, MARK_STOP, words, *ids]
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return {pk: (title, excerpt) for pk, title, excerpt in cursor.fetchall()}
 
 
-def with_ellipses(part: str, whole: str) -> str:
-    """``part`` of ``whole`` with an ellipsis where it leaves text out."""
-    shown = part.replace(MARK_START, "").replace(MARK_STOP, "").strip()
-    whole = whole.strip()
-    if not shown:
-        return part
-    lead = "" if whole.startswith(shown) else "… "
-    tail = "" if whole.endswith(shown) else " …"
-    return f"{lead}{part.strip()}{tail}"
+def excerpt_around_match(marked: str, words: int = EXCERPT_WORDS) -> str:
+    """At most ``words`` words of a marked excerpt, from a little before its first match, with an
+    ellipsis where text is left out (a mark cut in two is closed by the ``marked`` filter)."""
+    parts = marked.split()
+    if len(parts) <= words:
+        return marked
+    first = next((n for n, part in enumerate(parts) if MARK_START in part), 0)
+    start = max(0, min(first - words // 4, len(parts) - words))
+    shown = " ".join(parts[start : start + words])
+    return f"{'… ' if start else ''}{shown}{' …' if start + words < len(parts) else ''}"
 
 
 def ensure_sqlite_search(using: str) -> None:
