@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVectorField
@@ -54,7 +55,8 @@ FTS_TRIGGERS = {
             replace(replace(new.title, char(2), ''), char(3), ''),
             replace(replace(new.excerpt, char(2), ''), char(3), ''));
     END""",
-    "stories_story_fts_update": """AFTER UPDATE OF id, title, excerpt ON stories_story BEGIN
+    "stories_story_fts_update": """AFTER UPDATE OF id, title, excerpt ON stories_story
+    WHEN old.id IS NOT new.id OR old.title IS NOT new.title OR old.excerpt IS NOT new.excerpt BEGIN
         DELETE FROM stories_story_fts WHERE rowid = old.id;
         INSERT INTO stories_story_fts (rowid, title, excerpt) VALUES (new.id,
             replace(replace(new.title, char(2), ''), char(3), ''),
@@ -68,10 +70,15 @@ _FTS_FILL = """INSERT INTO stories_story_fts (rowid, title, excerpt) SELECT id,
     replace(replace(title, char(2), ''), char(3), ''), replace(replace(excerpt, char(2), ''), char(3), '')
     FROM stories_story"""
 _FTS_MATCH = "{pk} IN (SELECT rowid FROM stories_story_fts WHERE stories_story_fts MATCH %s)"
-_FTS_RANK = (
-    "(SELECT -bm25(stories_story_fts, {weight}, 1.0) FROM stories_story_fts"
-    " WHERE stories_story_fts MATCH %s AND rowid = {pk})"
+# bm25 counts every match of each word, once per statement: the candidates' scores come from one
+# statement, not one per row. FTS5 runs a query once per value of a ``rowid IN (...)``, and once for
+# a range: the range of the candidates' ids, the others left out in Python.
+_FTS_SCORES = (
+    "SELECT rowid, -bm25(stories_story_fts, {weight}, 1.0) FROM stories_story_fts"
+    " WHERE stories_story_fts MATCH %s AND rowid BETWEEN %s AND %s"
 )
+# A story's place in a list of ids given as ",3,1,2,": 1 for the first; its negative ranks.
+_PLACE_IN_LIST = "-instr(%s, ',' || {pk} || ',')"
 _FTS_HIGHLIGHTS = (
     "SELECT rowid, highlight(stories_story_fts, 0, %s, %s), highlight(stories_story_fts, 1, %s, %s)"
     " FROM stories_story_fts WHERE stories_story_fts MATCH %s AND rowid IN ({placeholders})"
@@ -126,14 +133,14 @@ class FtsMatch(_StoryRowSql):
         return _FTS_MATCH.format(pk=pk)
 
 
-class FtsRank(_StoryRowSql):
-    """The story's ``bm25`` score for a query, higher is better (SQLite)."""
+class ListedFirst(_StoryRowSql):
+    """Higher for a story earlier in ``ids`` (SQLite, whose ranking is done in Python)."""
 
-    def __init__(self, fts_query: str):
-        super().__init__(fts_query, output_field=FloatField())
+    def __init__(self, ids: list[int]):
+        super().__init__(f",{','.join(map(str, ids))},", output_field=FloatField())
 
     def sql(self, alias, pk, connection):
-        return _FTS_RANK.format(weight=TITLE_WEIGHT, pk=pk)
+        return _PLACE_IN_LIST.format(pk=pk)
 
 
 def fts_query(text: str) -> str:
@@ -159,19 +166,37 @@ def search_stories(queryset: QuerySet, text: str | None, *, best_first: bool = T
     text = normalise_query(text)
     if not text:
         return queryset
-    if connections[queryset.db].vendor == "postgresql":
+    postgres = connections[queryset.db].vendor == "postgresql"
+    if postgres:
         query = _postgres_query(text)
         matching = queryset.alias(search_vector=StoredVector()).filter(search_vector=query)
-        rank = SearchRank(StoredVector(), query)
     else:
         words = fts_query(text)
         if not words:
             return queryset.none()
         matching = queryset.filter(FtsMatch(words))
-        rank = FtsRank(words)
-    ids = list(matching.values_list("pk", flat=True)[: candidate_limit() + 1])
+    candidates = list(matching.values_list("pk", "published_at")[: candidate_limit() + 1])
+    ids = [pk for pk, _ in candidates]
+    if postgres:
+        rank = SearchRank(StoredVector(), query)
+    else:
+        rank = ListedFirst(_best_first_by_bm25(queryset.db, candidates, words) if best_first else ids)
     found = queryset.filter(pk__in=ids).annotate(search_rank=rank)
     return found.order_by("-search_rank", "-published_at", "-id") if best_first else found
+
+
+def _best_first_by_bm25(using: str, candidates: list[tuple[int, datetime | None]], words: str) -> list[int]:
+    """The candidates' ids ranked as on PostgreSQL: score, then newest (undated last), then highest id."""
+    if not candidates:
+        return []
+    ids = [pk for pk, _ in candidates]
+    with connections[using].cursor() as cursor:
+        cursor.execute(_FTS_SCORES.format(weight=TITLE_WEIGHT), [words, min(ids), max(ids)])
+        scores = dict(cursor.fetchall())
+    ranked = sorted(candidates, key=lambda row: row[0], reverse=True)
+    ranked.sort(key=lambda row: row[1].timestamp() if row[1] else float("-inf"), reverse=True)
+    ranked.sort(key=lambda row: scores.get(row[0], 0.0), reverse=True)
+    return [pk for pk, _ in ranked]
 
 
 class SearchPaginator(Paginator):

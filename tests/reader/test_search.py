@@ -365,6 +365,25 @@ def test_postgres_keeps_a_gin_index_on_the_stored_vector():
 
 
 @on_postgres
+def test_postgres_recomputes_the_vector_only_when_the_text_changes():
+    story = make_story(title="Volcano", excerpt="Ash.")
+
+    def vector() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT search_vector::text FROM stories_story WHERE id = %s", [story.pk])
+            return cursor.fetchone()[0]
+
+    assert vector() == "'ash':2B 'volcano':1A"
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE stories_story SET search_vector = 'marker' WHERE id = %s", [story.pk])
+    story.heat = 99
+    story.save()  # writes every column, the title and excerpt unchanged
+    assert vector() == "'marker'"
+    Story.objects.filter(pk=story.pk).update(excerpt="Lava flows.")
+    assert vector() == "'flow':3B 'lava':2B 'volcano':1A"
+
+
+@on_postgres
 def test_postgres_ranks_from_the_stored_vector():
     make_story(title="Volcano")
 
@@ -451,6 +470,16 @@ def test_sqlite_keeps_its_search_triggers_after_migrations():
         triggers = {name for (name,) in cursor.fetchall()}
 
     assert set(FTS_TRIGGERS) <= triggers
+
+
+@on_sqlite
+def test_sqlite_triggers_are_those_that_are_put_back_after_a_rebuild():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        created = dict(cursor.fetchall())
+
+    for name, definition in FTS_TRIGGERS.items():
+        assert created[name] == f"CREATE TRIGGER {name} {definition}"
 
 
 @on_sqlite
