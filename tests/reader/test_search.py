@@ -21,6 +21,7 @@ from stories.reader.search import (
     MARK_STOP,
     SearchPaginator,
     attach_highlights,
+    candidate_limit,
     ensure_sqlite_search,
     search_stories,
 )
@@ -455,9 +456,9 @@ def test_postgres_search_counts_and_ranks_only_the_candidates():
         stories = search_stories(Story.objects.live(), "azure")
         count = stories.count()
 
-    assert count == 1001  # the limit (1,000) and the one that says there were more
+    assert count == candidate_limit() + 1  # the limit and the one that says there were more
     candidates = captured.captured_queries[0]["sql"]
-    assert "LIMIT 1001" in candidates and "ts_rank" not in candidates
+    assert f"LIMIT {candidate_limit() + 1}" in candidates and "ts_rank" not in candidates
 
 
 # --- SQLite: the FTS5 table and its triggers -----------------------------------------------------
