@@ -337,6 +337,14 @@ NEWSROOM_MAX_TOPICS_PER_STORY = env_limit("NEWSROOM_MAX_TOPICS_PER_STORY", 50)
 NEWSROOM_MAX_RELATED_PER_STORY = env_limit("NEWSROOM_MAX_RELATED_PER_STORY", 500)
 # images in one list: a story's, a related link's or a provider's
 NEWSROOM_MAX_IMAGES_PER_LIST = env_limit("NEWSROOM_MAX_IMAGES_PER_LIST", 10)
+# Reader search ranks and counts at most this many matches (stories/reader/search.py); their ids
+# go into one query, so there is a ceiling.
+NEWSROOM_SEARCH_CANDIDATES = env_limit("NEWSROOM_SEARCH_CANDIDATES", 1000)
+if NEWSROOM_SEARCH_CANDIDATES > 10_000:
+    raise ImproperlyConfigured(
+        f"NEWSROOM_SEARCH_CANDIDATES must be at most 10000, got {NEWSROOM_SEARCH_CANDIDATES}"
+    )
+
 # The story change page sends back every related link and image of the story as an inline form
 # (a dozen fields each) and its texts URL-encoded: up to three bytes for one, six for a line
 # break (a browser sends CRLF). Django's defaults (1,000 fields, 2.5 MB) refused to save a story

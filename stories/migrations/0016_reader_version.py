@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stories', '0013_listing_indexes'),
+        ('stories', '0014_search_vectors'),
     ]
 
     operations = [

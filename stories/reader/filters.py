@@ -59,7 +59,6 @@ class ReaderFilter(MostUsedChoicesMixin, PublishedRangeMixin, django_filters.Fil
     type = django_filters.ChoiceFilter(label="Type", choices=live_types, empty_label="Any type")
     published_after = date_filter("Published from", method="filter_published_after")
     published_before = date_filter("Published until", method="filter_published_before")
-    # Last, so that an explicit order overrides the ranking a search applies.
     sort = django_filters.ChoiceFilter(label="Order", choices=SORT_CHOICES, method="filter_sort")
 
     class Meta:
@@ -75,8 +74,16 @@ class ReaderFilter(MostUsedChoicesMixin, PublishedRangeMixin, django_filters.Fil
         live = Story.objects.live()
         return live, StoryTopic.objects.filter(story__in=live)
 
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # The text search comes last: the matches it ranks and counts (a bounded number) are
+        # then those the other filters keep, and an explicit order picks them.
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        return search_stories(queryset, data.get("q"), best_first=not data.get("sort"))
+
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return search_stories(queryset, value)
+        return queryset  # applied by filter_queryset, after the other filters
+
 
     def filter_topics(self, queryset: QuerySet, name: str, value) -> QuerySet:
         # Any of the chosen topics; a subquery rather than a join keeps rows distinct.

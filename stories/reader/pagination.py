@@ -5,8 +5,9 @@ The first ``NUMBERED_PAGES`` pages have numbers (``?page=3``: a short OFFSET). P
 the listing's order (``?after=…``, ``?before=…``): the next page starts inside the order's
 index at that story (``ReaderOrder.beyond``), as cheap on the ten-thousandth page as on the
 second, and stable when stories tie, since the id ends every position. Counting stops at
-``COUNT_LIMIT`` ("more than 100 stories"). A listing without a reader order (search by
-relevance) has numbered pages only.
+``COUNT_LIMIT`` ("more than 100 stories"), or lower where the listing says so (a search counts
+no further than its candidates). A listing without a reader order (search by relevance) has
+numbered pages only.
 """
 
 from __future__ import annotations
@@ -71,14 +72,11 @@ class ListingPage:
     first: str | None = None  # the first page, from a page reached by cursor
     numbers: list[tuple[int, str]] = field(default_factory=list)
     missing: str = ""  # why the page asked for does not exist (answered with a 404)
+    count_limit: int = COUNT_LIMIT  # counting stopped past it
 
     @property
     def count_capped(self) -> bool:
-        return self.count is not None and self.count > COUNT_LIMIT
-
-    @property
-    def count_limit(self) -> int:
-        return COUNT_LIMIT
+        return self.count is not None and self.count > self.count_limit
 
     @property
     def has_other_pages(self) -> bool:
@@ -86,10 +84,19 @@ class ListingPage:
 
 
 class Listing:
-    """Builds the page a request asks for; ``order`` None keeps the queryset's own order."""
+    """Builds the page a request asks for; ``order`` None keeps the queryset's own order.
+    ``count_limit``: how far to count (at most ``COUNT_LIMIT``)."""
 
-    def __init__(self, queryset: QuerySet, *, order: ReaderOrder | None, params: QueryDict) -> None:
+    def __init__(
+        self,
+        queryset: QuerySet,
+        *,
+        order: ReaderOrder | None,
+        params: QueryDict,
+        count_limit: int = COUNT_LIMIT,
+    ) -> None:
         self.queryset, self.order, self.params = queryset, order, params
+        self.count_limit = min(count_limit, COUNT_LIMIT)
 
     def page(self) -> ListingPage:
         after, before = self.params.get("after"), self.params.get("before")
@@ -131,23 +138,25 @@ class Listing:
                     f"Page numbers stop at {NUMBERED_PAGES}. From page {NUMBERED_PAGES}, "
                     "the “Older” link leads further back."
                     if self.order is not None
-                    else f"Only the first {COUNT_LIMIT} results are shown. Try more precise words or filters."
+                    else f"Only the first {self.count_limit} results are shown. "
+                    "Try more precise words or filters."
                 )
                 return self.missing(message)
             return self.missing("There is no such page.")
         ordered = self.ordered()
-        count = len(ordered.prefetch_related(None).values_list("pk", flat=True)[: COUNT_LIMIT + 1])
-        pages = max(1, -(-min(count, COUNT_LIMIT) // PAGE_SIZE))
+        limit = self.count_limit
+        count = len(ordered.prefetch_related(None).values_list("pk", flat=True)[: limit + 1])
+        pages = max(1, -(-min(count, limit) // PAGE_SIZE))
         if number > pages:
             return self.missing("There is no such page: the listing is shorter.")
         start = (number - 1) * PAGE_SIZE
-        stories = list(ordered[start : start + PAGE_SIZE])
-        page = ListingPage(stories, number=number, count=count)
+        stories = list(ordered[start : min(start + PAGE_SIZE, limit)])  # numbered pages stop at the limit
+        page = ListingPage(stories, number=number, count=count, count_limit=limit)
         if number > 1:
             page.newer = self.query(page=number - 1 if number > 2 else None)
         if number < pages:
             page.older = self.query(page=number + 1)
-        elif count > COUNT_LIMIT and self.order is not None and stories:
+        elif count > limit and self.order is not None and stories:
             page.older = self.query(after=self.cursor(stories[-1]))
         if pages > 1:
             page.numbers = [(n, self.query(page=n if n > 1 else None)) for n in range(1, pages + 1)]

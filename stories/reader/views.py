@@ -25,8 +25,8 @@ from ..templatetags.reader import plain_text
 from .caching import cached_page
 from .conditional import reader_conditional, reader_version, story_conditional
 from .filters import ReaderFilter, live_providers, live_topics
-from .pagination import PAGE_PARAMETERS, PAGE_SIZE, Listing
-from .search import normalise_query
+from .pagination import COUNT_LIMIT, PAGE_PARAMETERS, PAGE_SIZE, Listing
+from .search import attach_highlights, candidate_limit, normalise_query
 
 # Reader pages never show an unbounded list: a story's topics on a card and on its page,
 # and its related coverage, stop here with a count of the rest.
@@ -87,7 +87,10 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
         return None if normalise_query(data.get("q")) else READER_ORDERS["new"]
 
     def paginate_queryset(self, queryset, page_size):
-        page = Listing(queryset, order=self.listing_order(), params=self.request.GET).page()
+        # A search counts no further than its candidates (search.candidate_limit).
+        limit = candidate_limit() if normalise_query(self.filter_data().get("q")) else COUNT_LIMIT
+        listing = Listing(queryset, order=self.listing_order(), params=self.request.GET, count_limit=limit)
+        page = listing.page()
         return None, page, page.stories, page.has_other_pages
 
     def render_to_response(self, context, **response_kwargs) -> HttpResponse:
@@ -101,10 +104,13 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
         active = {key: value for key, value in data.items() if value not in (None, "", []) and key != "sort"}
         query = normalise_query(self.request.GET.get("q"))
         sort = data.get("sort") or ""
+        if query:
+            attach_highlights(context["stories"], query)
         context.update(
             page_kind=self.page_kind,
             heading=self.get_heading(query=query, sort=sort),
             query=query,
+            search_prompt=self.page_kind == "search" and not query,
             filters_active=bool(active),
             sort=sort,
             feeds=self.get_feeds(),
@@ -137,7 +143,13 @@ class StoryListView(ReaderQuerysetMixin, FilterView):
 
 
 class SearchView(StoryListView):
+    """Search results; without words to search for, only the form (never every story)."""
+
     page_kind = "search"
+
+    def get_queryset(self) -> QuerySet:
+        stories = super().get_queryset()
+        return stories if normalise_query(self.request.GET.get("q")) else stories.none()
 
 
 class TopicView(StoryListView):

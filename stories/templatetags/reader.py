@@ -15,9 +15,10 @@ from django import template
 from django.conf import settings
 from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from stories.reader.search import MARK_START, MARK_STOP
 from stories.storyfile import INVISIBLE_CHARACTERS, REORDERING_CHARACTERS
 
 register = template.Library()
@@ -27,6 +28,7 @@ logger = logging.getLogger("stories.reader")
 # (``storyfile.rules``), and control characters, which XML (the feeds) cannot carry at
 # all, are stripped from every title, excerpt and name shown; tabs and line breaks stay.
 _INVISIBLE = re.compile(f"[{REORDERING_CHARACTERS}{INVISIBLE_CHARACTERS}\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MARKERS = re.compile(f"([{MARK_START}{MARK_STOP}])")
 
 # The only featuredContent we ever turn into markup: a bare YouTube embed iframe.
 # We keep nothing of the source but the 11-character video id and build the
@@ -95,6 +97,25 @@ def plain_text(value: object) -> str:
     """Text as readers see it: HTML entities (``&#8217;``, ``&amp;``) decoded and invisible controls
     removed. Every title, excerpt and provider or topic name goes through it; still escaped on output."""
     return _INVISIBLE.sub("", html.unescape(str(value or "")))
+
+
+@register.filter
+def marked(value: object) -> SafeString:
+    """Search highlighting as HTML: the text between markers (``reader.search``) as ``plain_text``,
+    escaped; only then the markers become ``<mark>``, always balanced."""
+    parts, open_mark = [], False
+    for piece in _MARKERS.split(str(value or "")):
+        if piece == MARK_START and not open_mark:
+            parts.append("<mark>")
+            open_mark = True
+        elif piece == MARK_STOP and open_mark:
+            parts.append("</mark>")
+            open_mark = False
+        elif piece not in (MARK_START, MARK_STOP):
+            parts.append(escape(plain_text(piece)))
+    if open_mark:
+        parts.append("</mark>")
+    return SafeString("".join(parts))
 
 
 def provider_path(provider) -> str:

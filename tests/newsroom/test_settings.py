@@ -186,6 +186,8 @@ def test_a_limit_below_one_fails_loudly(monkeypatch):
          "NEWSROOM_LOGIN_COOLOFF_MINUTES must be at least 1, got -5"),
         ({"DATABASE_URL": "mysql://db.example/news"}, "DATABASE_URL scheme 'mysql' is not supported"),
         ({"DEBUG": "0", "SECRET_KEY": ""}, "SECRET_KEY must be set when DEBUG is off"),
+        ({"NEWSROOM_SEARCH_CANDIDATES": "50000"},
+         "NEWSROOM_SEARCH_CANDIDATES must be at most 10000, got 50000"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variables, message):

@@ -104,6 +104,7 @@ def test_readers_see_the_draft_once_a_moderator_publishes_it(
 
     detail = reader.get(reverse("stories:detail", args=[live_story.pk])).content.decode()
     assert "Secret draft title" in detail and "Secret related link" in detail
-    assert "Secret draft title" in reader.get(reverse("stories:search") + "?q=Secret").content.decode()
+    found = reader.get(reverse("stories:search") + "?q=Secret").content.decode()
+    assert "<mark>Secret</mark> draft title" in found
     assert "Secret topic" in reader.get(reverse("stories:home")).content.decode()
     assert reader.get(reverse("stories:home"))["ETag"] != etag

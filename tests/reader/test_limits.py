@@ -63,7 +63,8 @@ def test_a_story_with_ten_thousand_topics_keeps_every_reader_page_small(reader, 
         response = reader.get(url)
         assert response.status_code == 200, url
         assert len(response.content) < MAX_PAGE_BYTES, (url, len(response.content))
-        assert b"Flooded story" in response.content, url
+        # Search results mark the words found.
+        assert "Flooded story" in response.content.decode().replace("<mark>", "").replace("</mark>", ""), url
 
 
 def test_a_card_shows_its_first_topics_and_counts_the_rest(reader, flooded):

@@ -54,7 +54,8 @@ def test_bidi_controls_and_zero_width_characters_are_stripped_everywhere(reader,
             # The topics field a moderator edits keeps the exact names, so that saving changes nothing.
             body = re.sub(r'value="[^"]*"', "", body)
         assert_clean(body, where)
-        assert SHOWN_TITLE in body, where
+        # Search results mark the words found.
+        assert SHOWN_TITLE in body.replace("<mark>", "").replace("</mark>", ""), where
     assert "Evil Corp" in pages[reverse("stories:home")].content.decode()
     assert "Tech news" in pages[story.get_absolute_url()].content.decode()
     assert "Evil Corp" in pages["queue"].content.decode()
