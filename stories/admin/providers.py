@@ -8,7 +8,6 @@ registered again as a subclass.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -17,6 +16,7 @@ from providers.models import Provider
 
 from .. import workflow
 from ..models import Story
+from .changelist import RowCountChangeList, related_count
 from .forms import ProviderForm
 from .merge import merge_action
 
@@ -32,13 +32,16 @@ class ProviderAdmin(BaseProviderAdmin):
     readonly_fields = (*BaseProviderAdmin.readonly_fields, "stories")
     fields = (*BaseProviderAdmin.fields, "stories")
     actions = ("merge_selected",)
+    show_full_result_count = False
 
-    def get_queryset(self, request):
-        # A count groups the rows, and a grouped query drops the model's default order:
-        # the autocomplete would page through an unordered list.
-        return super().get_queryset(request).annotate(_story_count=Count("stories")).order_by("name", "pk")
+    def get_changelist(self, request, **kwargs):
+        return RowCountChangeList
 
-    @admin.display(description="stories", ordering="_story_count")
+    def row_counts(self) -> dict:
+        # Counted for the rows the list shows, never for the autocomplete (same queryset).
+        return {"_story_count": related_count(Story, "provider")}
+
+    @admin.display(description="stories")
     def story_count(self, provider: Provider) -> int:
         return provider._story_count
 

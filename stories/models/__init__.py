@@ -23,6 +23,7 @@ from .story import (
     lead_images_prefetch,
     live_condition,
     readable_dates,
+    story_types,
 )
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "lead_images_prefetch",
     "live_condition",
     "readable_dates",
+    "story_types",
 ]
