@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
@@ -60,3 +61,20 @@ class CappedPaginator(Paginator):
             self.count_is_estimate = True
             return estimated
         return counted
+
+
+def related_count(model, field: str) -> Coalesce:
+    """An annotation: how many ``model`` rows point at the row through ``field``.
+
+    A correlated subquery, so a change list computes it for the rows it shows only (a
+    ``Count`` join would group the whole table first), and the autocomplete, which uses
+    the admin's queryset too, never computes it at all.
+    """
+    counts = (
+        model.objects.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))

@@ -11,8 +11,7 @@ from __future__ import annotations
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import InvalidPage
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
 from ..counts import CappedPaginator, table_estimate
 
@@ -80,25 +79,10 @@ class SafeChangeListMixin:
         return SafeChangeList
 
 
-def related_count(model, field: str) -> Coalesce:
-    """An annotation: how many ``model`` rows point at the row through ``field``.
-
-    A correlated subquery, so a change list computes it for the rows it shows only (a
-    ``Count`` join would group the whole table first), and the autocomplete, which uses
-    the admin's queryset too, never computes it at all.
-    """
-    counts = (
-        model.objects.filter(**{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
-
-
 class RowCountChangeList(CappedChangeList):
-    """A change list that annotates its ModelAdmin's ``row_counts()`` (name → annotation)."""
+    """A change list that annotates its ModelAdmin's ``row_counts()`` (name → annotation, e.g.
+    ``stories.counts.related_count``) on the rows it lists, not on the admin's queryset: the
+    autocomplete uses that one too."""
 
     def get_queryset(self, request, exclude_parameters=None) -> QuerySet:
         queryset = super().get_queryset(request, exclude_parameters)

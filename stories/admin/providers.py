@@ -15,8 +15,9 @@ from providers.admin import ProviderAdmin as BaseProviderAdmin
 from providers.models import Provider
 
 from .. import workflow
+from ..counts import related_count
 from ..models import Story
-from .changelist import RowCountChangeList, related_count
+from .changelist import RowCountChangeList
 from .forms import ProviderForm
 from .merge import merge_action
 

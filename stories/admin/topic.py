@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.contrib import admin
 
 from .. import workflow
+from ..counts import related_count
 from ..models import StoryTopic, Topic
-from .changelist import RowCountChangeList, related_count
+from .changelist import RowCountChangeList
 from .merge import merge_action
 
 

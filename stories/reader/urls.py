@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import feeds, views
+from . import feeds, suggest, views
 from .conditional import reader_conditional
 
 app_name = "stories"
@@ -10,6 +10,8 @@ app_name = "stories"
 urlpatterns = [
     path("", views.StoryListView.as_view(), name="home"),
     path("search/", views.SearchView.as_view(), name="search"),
+    path("suggest/providers/", suggest.providers, name="suggest_providers"),
+    path("suggest/topics/", suggest.topics, name="suggest_topics"),
     path("story/<int:pk>/", views.StoryDetailView.as_view(), name="detail"),
     path("topic/<slug:slug>/", views.TopicView.as_view(), name="topic"),
     path("provider/<str:domain>/", views.ProviderView.as_view(), name="provider"),
