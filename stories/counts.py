@@ -17,7 +17,7 @@ from django.utils.functional import cached_property
 COUNT_CAP = 10_000
 
 
-def capped_count(queryset: QuerySet, cap: int = COUNT_CAP) -> int:
+def capped_count(queryset: QuerySet, cap: int) -> int:
     """How many rows ``queryset`` has, counting no further than ``cap + 1``."""
     # Only the ids: the rows' annotations (per-row counts) are not computed to be counted.
     return queryset.order_by().values("pk")[: cap + 1].count()
@@ -43,9 +43,9 @@ class CappedPaginator(Paginator):
     unfiltered list), else ``cap + 1``: enough pages to walk to the cap.
     """
 
-    def __init__(self, *args, cap: int = COUNT_CAP, estimate=None, **kwargs) -> None:
+    def __init__(self, *args, cap: int | None = None, estimate=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.cap = cap
+        self.cap = COUNT_CAP if cap is None else cap
         self.estimate = estimate
         self.count_is_exact = True
         self.count_is_estimate = False
