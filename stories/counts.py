@@ -62,6 +62,14 @@ class CappedPaginator(Paginator):
             return estimated
         return counted
 
+    def page(self, number):
+        number = self.validate_number(number)
+        if self.count_is_exact:
+            return super().page(number)
+        # Past the cap the count is a floor: a page is never cut short at it.
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+
 
 def related_count(model, field: str) -> Coalesce:
     """An annotation: how many ``model`` rows point at the row through ``field``.

@@ -98,11 +98,17 @@ class NamedChoiceField(forms.ModelChoiceField):
         super().__init__(queryset, **kwargs)
         self.lookups, self.shown_as = lookups, shown_as
 
+    def _resolve(self, text: str) -> dict[str, Model]:
+        # Cleaning and drawing the form name the same value: looked up once.
+        if getattr(self, "_resolved", (None,))[0] != text:
+            self._resolved = (text, resolve_named(self.queryset, [text], self.lookups))
+        return self._resolved[1]
+
     def to_python(self, value):
         text = str(value).strip() if value is not None else ""
         if not text:
             return None
-        found = resolve_named(self.queryset, [text], self.lookups)
+        found = self._resolve(text)
         if text not in found:
             raise ValidationError(
                 "Nothing is called “%(value)s”: choose one of the suggestions.",
@@ -118,6 +124,13 @@ class NamedChoiceField(forms.ModelChoiceField):
 
     def has_changed(self, initial, data) -> bool:
         return str(self.prepare_value(initial) or "") != str(data or "")
+
+    def bound_data(self, data, initial):
+        # What was typed shows as the row it names (an id or a name as its domain).
+        try:
+            return self.to_python(data) or data
+        except ValidationError:
+            return data
 
 
 class NamedChoiceFilter(QuerySetRequestMixin, django_filters.Filter):
