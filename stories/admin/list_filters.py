@@ -56,7 +56,7 @@ class AutocompleteListFilter(admin.FieldListFilter):
             queryset=related._default_manager.all(),
             required=False,
             widget=AutocompleteSelect(self.field, self.admin_site),
-            label=f"{self.title}",
+            label=self.title,
         )
         form_class = type("AutocompleteFilterForm", (forms.Form,), {self.lookup_kwarg: field})
         value = self.used_parameters.get(self.lookup_kwarg)
