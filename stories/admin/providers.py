@@ -8,7 +8,7 @@ registered again as a subclass.
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -16,7 +16,9 @@ from providers.admin import ProviderAdmin as BaseProviderAdmin
 from providers.models import Provider
 
 from .. import workflow
+from ..counts import related_count
 from ..models import Story
+from .changelist import RowCountChangeList
 from .forms import ProviderForm
 from .merge import merge_action
 from .readers import ReaderVersionAdminMixin
@@ -33,17 +35,20 @@ class ProviderAdmin(ReaderVersionAdminMixin, BaseProviderAdmin):
     readonly_fields = (*BaseProviderAdmin.readonly_fields, "stories")
     fields = (*BaseProviderAdmin.fields, "stories")
     actions = ("merge_selected",)
+    show_full_result_count = False
 
-    def get_queryset(self, request):
-        # A count groups the rows, and a grouped query drops the model's default order:
-        # the autocomplete would page through an unordered list.
-        return super().get_queryset(request).annotate(_story_count=Count("stories")).order_by("name", "pk")
+    def get_changelist(self, request, **kwargs):
+        return RowCountChangeList
 
     def seen_by_readers(self, rows: QuerySet) -> bool:
         cited = Q(provider__in=rows) | Q(related_links__provider__in=rows)
         return Story.objects.published().filter(cited).exists()
 
-    @admin.display(description="stories", ordering="_story_count")
+    def row_counts(self) -> dict:
+        # Counted for the rows the list shows, never for the autocomplete (same queryset).
+        return {"_story_count": related_count(Story, "provider")}
+
+    @admin.display(description="stories")
     def story_count(self, provider: Provider) -> int:
         return provider._story_count
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 
 from .. import workflow
-from ..models import Story, Topic
+from ..counts import related_count
+from ..models import Story, StoryTopic, Topic
+from .changelist import RowCountChangeList
 from .merge import merge_action
 from .readers import ReaderVersionAdminMixin
 
@@ -17,14 +19,18 @@ class TopicAdmin(ReaderVersionAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     actions = ("merge_selected",)
+    # Alphabetical, and a total order: the autocomplete pages through this list.
+    ordering = ("name", "pk")
+    show_full_result_count = False
 
-    def get_queryset(self, request):
-        # A count groups the rows, and a grouped query drops the model's default order:
-        # the autocomplete would page through an unordered list.
-        topics = super().get_queryset(request).annotate(_story_count=Count("story_topics"))
-        return topics.order_by("name", "pk")
+    def get_changelist(self, request, **kwargs):
+        return RowCountChangeList
 
-    @admin.display(description="stories", ordering="_story_count")
+    def row_counts(self) -> dict:
+        # Counted for the rows the list shows, never for the autocomplete (same queryset).
+        return {"_story_count": related_count(StoryTopic, "topic")}
+
+    @admin.display(description="stories")
     def story_count(self, topic: Topic) -> int:
         return topic._story_count
 

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stories', '0014_search_vectors'),
+        ('stories', '0015_staff_search_indexes'),
     ]
 
     operations = [

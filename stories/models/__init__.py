@@ -25,6 +25,7 @@ from .story import (
     lead_images_prefetch,
     live_condition,
     readable_dates,
+    story_types,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "lead_images_prefetch",
     "live_condition",
     "readable_dates",
+    "story_types",
 ]

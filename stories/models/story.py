@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 
+from providers.models import Provider
 from stories.fields import HttpURLField
 from stories.storyfile import ImageRecord, RelatedRecord, StoryRecord
 from stories.validators import (
@@ -62,6 +63,15 @@ def readable_dates(*fields: str) -> Q:
     return condition
 
 
+def unreadable_dates(*fields: str) -> Q:
+    """Rows with a date of ``fields`` that Python cannot hold: the negation of ``readable_dates``,
+    written as ranges so that an index (``story_unreadable``, a partial one) can answer it."""
+    condition = Q()
+    for name in fields:
+        condition |= Q(**{f"{name}__lt": EARLIEST_READABLE}) | Q(**{f"{name}__gt": LATEST_READABLE})
+    return condition
+
+
 def live_condition(now: datetime) -> Q:
     """Published, inside the go-live/expiry window, and loadable."""
     return (
@@ -82,7 +92,7 @@ class StoryQuerySet(models.QuerySet):
 
     def unreadable(self) -> StoryQuerySet:
         """The others: only their ids may be loaded, to report them."""
-        return self.exclude(readable_dates(*STORY_DATE_FIELDS))
+        return self.filter(unreadable_dates(*STORY_DATE_FIELDS))
 
     def live(self, now=None) -> StoryQuerySet:
         """Published and inside the go-live/expiry window, whether or not a scheduler ran."""
@@ -91,6 +101,17 @@ class StoryQuerySet(models.QuerySet):
     def in_reader_order(self, name: str = "new") -> StoryQuerySet:
         """Newest first (``hot``, ``top``: by heat or quality, then newest), as an index serves it."""
         return self.order_by(*READER_ORDERS[name].order_by())
+
+    def containing(self, text: str) -> StoryQuerySet:
+        """Stories whose title, excerpt or provider name contains ``text`` (any case).
+
+        Each part can use its own trigram index on PostgreSQL (migration ``stories/0015``
+        and ``providers/0004``): the providers are looked up first (one query), so the
+        condition stays on the story table alone and the planner can OR three index scans.
+        """
+        providers = list(Provider.objects.filter(name__icontains=text).values_list("pk", flat=True))
+        matches = Q(title__icontains=text) | Q(excerpt__icontains=text)
+        return self.filter(matches | Q(provider_id__in=providers) if providers else matches)
 
     def with_cards(self, *, topic_limit: int | None = None) -> StoryQuerySet:
         """Everything a story card shows, fetched in a fixed number of queries.
@@ -108,6 +129,34 @@ class StoryQuerySet(models.QuerySet):
                 "story_topics", queryset=first[:topic_limit], to_attr="shown_story_topics"
             )
         return self.select_related("provider").prefetch_related(topics, lead_images_prefetch())
+
+
+# A filter offers at most this many story types.
+TYPES_SHOWN = 50
+
+
+def story_types(limit: int = TYPES_SHOWN) -> list[str]:
+    """The distinct story types, in order, at most ``limit`` of them.
+
+    The type is free text in the story file, so the values are read from the data, but
+    never with a ``DISTINCT`` over every row: a recursive query asks the type index for
+    the next larger value, one index probe per type (a "loose index scan"), on
+    PostgreSQL and SQLite alike.
+    """
+    table = connection.ops.quote_name(Story._meta.db_table)
+    column = connection.ops.quote_name(Story._meta.get_field("type").column)
+    sql = f"""
+        WITH RECURSIVE types(value, n) AS (
+            SELECT MIN({column}), 1 FROM {table} WHERE {column} > %s
+            UNION ALL
+            SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > types.value), types.n + 1
+            FROM types WHERE types.value IS NOT NULL AND types.n < %s
+        )
+        SELECT value FROM types WHERE value IS NOT NULL
+    """  # noqa: S608 - names from the model's metadata, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["", limit])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def lead_images_prefetch() -> models.Prefetch:
@@ -208,6 +257,12 @@ class Story(models.Model):
             # Reader listings, feeds and sitemaps (models/orders.py). Whether a published story is
             # live also depends on the clock: those conditions filter the rows the index yields.
             *reader_indexes(Q(state=State.PUBLISHED)),
+            # The filters' type list walks this index (story_types).
+            models.Index(fields=["type"], name="story_type"),
+            # Normally empty: the admin and the queue name these rows on every page.
+            models.Index(
+                fields=["id"], condition=unreadable_dates(*STORY_DATE_FIELDS), name="story_unreadable"
+            ),
         ]
         permissions = [
             ("publish_story", "Can publish, unpublish, reject and schedule stories"),

@@ -1,15 +1,20 @@
-"""The moderation queue's filters (django-filter), and the topic names it suggests."""
+"""The moderation queue's filters (django-filter).
+
+Providers and topics are typed, with suggestions (``stories.filters.NamedChoiceFilter``,
+``views.suggest_providers`` and ``views.suggest_topics``), never listed: a page costs the
+same with five thousand providers as with five.
+"""
 
 from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 
 from providers.models import Provider
 
-from ..filters import MostUsedChoicesMixin, PublishedRangeMixin, date_filter, ranked
-from ..models import ImportRunStory, State, Story, StoryTopic, Topic
+from ..filters import NamedChoiceFilter, PublishedRangeMixin, date_filter
+from ..models import ImportRunStory, State, Story, StoryTopic, Topic, story_types
 from ..reader.search import MAX_QUERY_LENGTH
 from ..storyfile import ID_MAX
 
@@ -29,13 +34,7 @@ MODERATION_SORT_CHOICES = [
 
 
 def all_types() -> list[tuple[str, str]]:
-    types = Story.objects.exclude(type="").order_by("type").values_list("type", flat=True).distinct()
-    return [(value, value.capitalize()) for value in types]
-
-
-def most_used_topic_names(limit: int) -> list[str]:
-    top = ranked(StoryTopic.objects.all(), "topic")[:limit]
-    return list(Topic.objects.filter(pk__in=top).order_by("name").values_list("name", flat=True))
+    return [(value, value.capitalize()) for value in story_types()]
 
 
 class WholeNumberFilter(django_filters.NumberFilter):
@@ -44,16 +43,26 @@ class WholeNumberFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-class ModerationFilter(MostUsedChoicesMixin, PublishedRangeMixin, django_filters.FilterSet):
-    """What a moderator narrows the queue by. Staff only: choices name every provider and topic."""
+class ModerationFilter(PublishedRangeMixin, django_filters.FilterSet):
+    """What a moderator narrows the queue by. Staff only: any provider and topic may be named
+    (by id, as links give them, or by domain, slug or name, as people type them)."""
 
     state = django_filters.ChoiceFilter(label="Show", choices=MODERATION_STATES, empty_label=None)
     q = django_filters.CharFilter(label="Text", method="filter_text", max_length=MAX_QUERY_LENGTH)
-    provider = django_filters.ModelChoiceFilter(
-        label="Provider", queryset=Provider.objects.order_by("name"), empty_label="Any provider"
+    provider = NamedChoiceFilter(
+        label="Provider",
+        queryset=Provider.objects.all(),
+        lookups=("pk", "domain__iexact", "name__iexact"),
+        shown_as="domain",
+        url_name="moderation:suggest_providers",
     )
-    topic = django_filters.ModelChoiceFilter(
-        label="Topic", queryset=Topic.objects.all(), method="filter_topic", empty_label="Any topic"
+    topic = NamedChoiceFilter(
+        label="Topic",
+        queryset=Topic.objects.all(),
+        lookups=("pk", "slug", "name__iexact"),
+        shown_as="name",
+        url_name="moderation:suggest_topics",
+        method="filter_topic",
     )
     type = django_filters.ChoiceFilter(label="Type", choices=all_types, empty_label="Any type")
     published_after = date_filter("Published from", method="filter_published_after")
@@ -71,16 +80,9 @@ class ModerationFilter(MostUsedChoicesMixin, PublishedRangeMixin, django_filters
         model = Story
         fields: list[str] = []
 
-    def choice_sources(self) -> tuple[QuerySet, QuerySet]:
-        return Story.objects.all(), StoryTopic.objects.all()
-
     def filter_text(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value) | Q(excerpt__icontains=value) | Q(provider__name__icontains=value)
-        )
+        return queryset.containing(value) if value else queryset
 
     def filter_topic(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset.filter(pk__in=StoryTopic.objects.filter(topic=value).values("story_id"))

@@ -18,31 +18,31 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from providers.models import Provider
+
 from .. import workflow
+from ..counts import CappedPaginator, related_count
+from ..filters import name_label, provider_label, suggestions
 from ..forms import posted_versions, reason_for
-from ..models import State, Story
+from ..models import RelatedLink, State, Story, Topic
 from ..revisions.links import revision_count
 from ..storyfile import QUEUE_TOPIC_SEPARATOR
 from ..templatetags.images import safe_renditions
 from ..templatetags.reader import http_url, plain_text
 from ..workflow import TRANSITIONS, Transition, WorkflowError
 from ..workflow.drafts import edit
-from .filters import ModerationFilter, most_used_topic_names
+from .filters import ModerationFilter
 from .forms import BulkQueueForm, QueueEditorialForm, QueueTransitionForm
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZES = (10, 25, 50, 100)
-# The topic names offered while typing: the most used ones, not every topic there is.
-TOPIC_SUGGESTIONS = 500
 UNREADABLE_SHOWN = 20
 DEFAULT_PAGE_SIZE = 25
 QUEUE_STATES = (State.IN_REVIEW, State.DRAFT)
@@ -77,11 +77,12 @@ def _thumbnail(story: Story) -> str | None:
 
 
 def queue_queryset():
+    # The counts are subqueries, computed for the rows a page shows (never a GROUP BY of the queue).
     return (
         Story.objects.readable()
         .filter(state__in=QUEUE_STATES)
         .with_cards()
-        .annotate(related_count=Count("related_links", distinct=True), revision_count=revision_count())
+        .annotate(related_count=related_count(RelatedLink, "story"), revision_count=revision_count())
     )
 
 
@@ -116,7 +117,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     filterset = ModerationFilter(data, queryset=queue_queryset())
     # A filter that cannot be understood shows its error and no stories, never a wider list.
     stories = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    page = Paginator(stories, _page_size(request)).get_page(request.GET.get("page"))
+    # Counted up to stories.counts.COUNT_CAP: an import can put a hundred thousand in review.
+    page = CappedPaginator(stories, _page_size(request)).get_page(request.GET.get("page"))
     user = request.user
     rows = [
         Row(
@@ -153,9 +155,30 @@ def queue(request: HttpRequest) -> HttpResponse:
             "bulk_actions": bulk_actions,
             "page_sizes": PAGE_SIZES,
             "per_page": page.paginator.per_page,
-            "topic_names": most_used_topic_names(TOPIC_SUGGESTIONS),
             "unreadable": unreadable,
         },
+    )
+
+
+@require_GET
+@queue_access
+def suggest_providers(request: HttpRequest) -> JsonResponse:
+    """Providers whose name or domain starts with ``?q=``, for the queue's provider box."""
+    return suggestions(
+        request,
+        Provider.objects.all(),
+        fields=("name", "domain"),
+        value=lambda provider: provider.domain,
+        label=provider_label,
+    )
+
+
+@require_GET
+@queue_access
+def suggest_topics(request: HttpRequest) -> JsonResponse:
+    """Topics whose name starts with ``?q=``, for the topic filter and each story's topics box."""
+    return suggestions(
+        request, Topic.objects.all(), fields=("name",), value=lambda topic: topic.name, label=name_label
     )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import feeds, views
+from . import feeds, suggest, views
 from .caching import reader_page
 
 app_name = "stories"
@@ -11,6 +11,9 @@ app_name = "stories"
 urlpatterns = [
     path("", views.StoryListView.as_view(), name="home"),
     path("search/", views.SearchView.as_view(), name="search"),
+    # What readers may see, by what they typed: cached per reader version and text.
+    path("suggest/providers/", reader_page(suggest.providers, params=("q",)), name="suggest_providers"),
+    path("suggest/topics/", reader_page(suggest.topics, params=("q",)), name="suggest_topics"),
     path("story/<int:pk>/", views.StoryDetailView.as_view(), name="detail"),
     path("topic/<slug:slug>/", views.TopicView.as_view(), name="topic"),
     path("provider/<str:domain>/", views.ProviderView.as_view(), name="provider"),

@@ -118,3 +118,29 @@ def test_moderator_publishes_from_the_queue_and_readers_see_it(
     titles = [link.text for link in browser.find_elements(By.CSS_SELECTOR, ".card__title a")]
     assert "Waiting for a moderator" in titles
     assert "Already on the front page" in titles
+
+
+def test_the_provider_box_suggests_live_providers_as_the_reader_types(browser, live_server, transactional_db):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    make_story(title="From orbit", provider=make_provider(name="Orbit Daily", domain="orbit.example"))
+    make_story(title="From elsewhere", provider=make_provider(name="Other Paper", domain="other.example"))
+    make_story(title="Hidden", provider=make_provider(name="Orbital Secrets"), state=State.DRAFT)
+
+    browser.get(live_server.url + reverse("stories:home"))
+    browser.find_element(By.CSS_SELECTOR, ".filters summary").click()
+    box = browser.find_element(By.ID, "id_provider")
+    box.send_keys("orb")
+
+    def suggested(driver):
+        values = driver.execute_script(
+            "return Array.from(document.getElementById('id_provider-suggestions').options, o => o.value);"
+        )
+        return values or False
+
+    assert WebDriverWait(browser, 10).until(suggested) == ["orbit.example"]
+    box.clear()
+    box.send_keys("orbit.example")
+    click_and_wait_for_the_next_page(browser, browser.find_element(By.CSS_SELECTOR, ".filter-actions button"))
+    titles = [link.text for link in browser.find_elements(By.CSS_SELECTOR, ".card__title a")]
+    assert titles == ["From orbit"]
