@@ -3,9 +3,8 @@
 A snapshot is the story's source record in the story format's JSON form plus its editorial
 values and its go-live/expiry window. ``snapshot_of`` reads it from a story's rows;
 ``written_snapshot`` gives the same for a story the import has just written, without reading
-it back, and ``written_snapshot_text`` as JSON text, reusing the record's JSON text the parse
-workers made (``record_json_text``): most of a new story's revision costs the importing process
-nothing. The rows ↔ records mapping it rests on is ``stories.records``.
+it back (``written_snapshot_text``: as JSON text, which the import writes as it is). The rows ↔
+records mapping it rests on is ``stories.records``.
 """
 
 from __future__ import annotations
@@ -43,11 +42,6 @@ def previous_of(story: Story, stored: StoredStory) -> dict:
     )
 
 
-def record_json_text(record: StoryRecord) -> str:
-    """``record`` in the format's JSON form as compact JSON text: what a snapshot's ``record`` is."""
-    return json.dumps(record_to_json(record), separators=(",", ":"))
-
-
 def written_snapshot(
     record: StoryRecord,
     *,
@@ -77,32 +71,10 @@ def written_snapshot(
     return _snapshot(_written_base(record, topics, quality, heat), **values)
 
 
-def written_snapshot_text(
-    record: StoryRecord,
-    record_text: str | None,
-    *,
-    topics: Sequence[str],
-    state: str,
-    quality: int | None,
-    heat: int | None,
-    source_hash: str,
-    provider_domain: str | None,
-) -> str:
-    """A new story's ``written_snapshot`` as JSON text. ``record_text``: ``record_json_text(record)``
-    if the caller has it (made where the file was parsed); it is used as it is when the story
-    kept the file's record, which a new story does unless its topics repeat."""
-    values = {
-        "state": state,
-        "quality": quality,
-        "heat": heat,
-        "source_hash": source_hash,
-        "provider_domain": provider_domain,
-    }
-    base = _written_base(record, topics, quality, heat)
-    if base is not record or record_text is None:
-        return json.dumps(_snapshot(base, **values), separators=(",", ":"))
-    rest = json.dumps(_values(base, **values), separators=(",", ":"))
-    return f'{{"record":{record_text},{rest[1:]}'
+def written_snapshot_text(record: StoryRecord, **values) -> str:
+    """``written_snapshot`` as compact JSON text: what an import's bulk writer keeps as a new
+    story's first revision (``writer.JsonText``), converted once."""
+    return json.dumps(written_snapshot(record, **values), separators=(",", ":"))
 
 
 def _written_base(record: StoryRecord, topics: Sequence[str], quality: int | None, heat: int | None):
@@ -122,11 +94,7 @@ def _written_base(record: StoryRecord, topics: Sequence[str], quality: int | Non
     return absent_as_none(replace(record, **changes)) if changes else record
 
 
-def _snapshot(base: StoryRecord, **values) -> dict:
-    return {"record": record_to_json(base), **_values(base, **values)}
-
-
-def _values(
+def _snapshot(
     base: StoryRecord,
     *,
     state,
@@ -138,8 +106,8 @@ def _values(
     go_live_at=None,
     expire_at=None,
 ) -> dict:
-    """A snapshot without its ``record``: the story's own values. (``topics`` are the record's.)"""
     return {
+        "record": record_to_json(base),
         "state": state,
         "quality": quality,
         "heat": heat,

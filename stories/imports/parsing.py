@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from stories.models import Story
-from stories.snapshots import record_json_text
 from stories.storyfile import FileLimits, StoryFileError, StoryRecord, identity_key_for, parse_story
 from stories.workflow import EDITORIAL_FIELDS
 
@@ -66,9 +65,6 @@ class ParsedFile:
     record: StoryRecord | None = None
     key: str = ""
     error: str = ""
-    # ``record_json_text(record)`` when a worker parsed the file: a new story's first revision
-    # reuses it instead of converting the record again in the writing process.
-    record_text: str | None = None
 
     @property
     def unchanged(self) -> bool:
@@ -146,7 +142,7 @@ def _parse_in_worker(files: list[tuple[str, bytes]], limits: FileLimits) -> list
     for path, data in files:
         try:
             record = parse_story(data, path=path, limits=limits)
-            outcomes.append(("ok", record, identity_key_for(record), record_json_text(record)))
+            outcomes.append(("ok", record, identity_key_for(record)))
         except StoryFileError as exc:
             outcomes.append(("error", exc.message, exc.field, exc.line))
     return outcomes
@@ -164,7 +160,7 @@ def _collect(parsed: list[ParsedFile], tasks: _Tasks) -> list[ParsedFile]:
     for future, slots in tasks:
         for i, outcome in zip(slots, future.result(), strict=True):
             if outcome[0] == "ok":
-                parsed[i].record, parsed[i].key, parsed[i].record_text = outcome[1:]
+                parsed[i].record, parsed[i].key = outcome[1], outcome[2]
             else:
                 _, message, field, line = outcome
                 parsed[i].error = StoryFileError(message, path=parsed[i].path, field=field, line=line).reason

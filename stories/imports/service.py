@@ -256,7 +256,6 @@ class _Batch:
             NewStory(
                 path=f.path,
                 record=f.record,
-                record_text=f.record_text,
                 key=f.key,
                 source_hash=f.source_hash,
                 state=new_story_state(f.record, self.importer),

@@ -157,7 +157,6 @@ class NewStory:
     key: str
     source_hash: str
     state: str
-    record_text: str | None = None  # ``snapshots.record_json_text(record)``, if the parse made it
 
 
 def create_stories(
@@ -224,7 +223,6 @@ def _first_revisions(
         data = JsonText(
             written_snapshot_text(
                 record,
-                item.record_text,
                 topics=list(dict.fromkeys(record.topics or ())),
                 state=item.state,
                 quality=record.quality,

@@ -38,8 +38,8 @@ def test_a_three_file_import_keeps_three_first_revisions_linked_to_the_run(tmp_p
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_first_revisions_of_every_seed_are_what_the_rows_hold(jobs):
-    """With workers, a first revision reuses the record's JSON text the worker made; without,
-    the importing process converts the record. Either way the revision is the story whole."""
+    """Written in bulk from the parsed files (with parse workers or without), each story's
+    newest revision is the story whole, as its rows read back give it."""
     seeds = settings.BASE_DIR / "seeds"
     report = import_stories(iter_story_sources([str(seeds)]), jobs=jobs)
     assert report.counts["failed"] == 0 and report.counts["created"] > 600
