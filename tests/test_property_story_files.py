@@ -693,7 +693,10 @@ def publish(story: Story, *, moderator) -> Story:
 
 
 @pytest.fixture
-def people(moderator, editor, admin_user):
+def people(moderator, editor, admin_user, settings):
+    # Each example runs in a transaction that is rolled back, so the reader version never moves
+    # (it moves on commit) while the stories change: the shared page cache is off here.
+    settings.NEWSROOM_READER_CACHE_SECONDS = 0
     staff = Client()
     staff.force_login(admin_user)
     return {"moderator": moderator, "editor": editor, "reader": Client(), "staff": staff}
