@@ -26,10 +26,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='story',
-            index=models.Index(condition=models.Q(('state', 'published')), fields=['go_live_at'], name='story_published_go_live'),
+            index=models.Index(fields=['state', 'go_live_at'], name='story_state_go_live'),
         ),
         migrations.AddIndex(
             model_name='story',
-            index=models.Index(condition=models.Q(('state', 'published')), fields=['expire_at'], name='story_published_expiry'),
+            index=models.Index(fields=['state', 'expire_at'], name='story_state_expiry'),
         ),
     ]

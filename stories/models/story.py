@@ -248,12 +248,9 @@ class Story(models.Model):
             models.Index(fields=["provider", "-published_at"], name="story_provider_published"),
             models.Index(fields=["source_hash"], name="story_source_hash"),
             # The next scheduled go-live or expiry of a published story (stories.reader.version).
-            models.Index(
-                fields=["go_live_at"], condition=Q(state=State.PUBLISHED), name="story_published_go_live"
-            ),
-            models.Index(
-                fields=["expire_at"], condition=Q(state=State.PUBLISHED), name="story_published_expiry"
-            ),
+            # Not partial: SQLite uses a partial index only for a literal state, never a parameter.
+            models.Index(fields=["state", "go_live_at"], name="story_state_go_live"),
+            models.Index(fields=["state", "expire_at"], name="story_state_expiry"),
             # Reader listings, feeds and sitemaps (models/orders.py). Whether a published story is
             # live also depends on the clock: those conditions filter the rows the index yields.
             *reader_indexes(Q(state=State.PUBLISHED)),
