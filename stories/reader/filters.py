@@ -21,6 +21,8 @@ from .search import MAX_QUERY_LENGTH, search_stories
 
 # The orders themselves, and the indexes that serve them, are in models/orders.py.
 SORT_CHOICES = [("new", "Newest"), ("hot", "Hot"), ("top", "Top quality")]
+# The topic boxes offer the most used topics of this many newest live stories.
+TOPICS_RANKED_FROM = 2_000
 
 
 # Choice lists only name what readers may already see: topics, providers and
@@ -99,7 +101,10 @@ class ReaderFilter(MostUsedChoicesMixin, PublishedRangeMixin, django_filters.Fil
         self.filters["sort"].extra["empty_label"] = "Best match" if searching else "Newest"
 
     def choice_sources(self) -> QuerySet:
-        return StoryTopic.objects.filter(story__in=Story.objects.live())
+        # The topics of the newest live stories: counting them is bounded (one walk of the
+        # newest-first index), and they are the topics a news reader looks for first.
+        recent = Story.objects.live().in_reader_order().values("pk")[:TOPICS_RANKED_FROM]
+        return StoryTopic.objects.filter(story__in=recent)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The text search comes last: the matches it ranks and counts (a bounded number) are
