@@ -21,7 +21,7 @@ nothing; its ``unchanged`` count says how many there were), which keeps a re-imp
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -41,6 +41,7 @@ from .parsing import CHUNK_BYTES, CHUNK_FILES, ParsedFile, parsed_chunks
 from .reconcile import Importer, new_story_state, reconcile
 from .references import References
 from .sources import StorySource
+from .story_ids import StoryIds
 from .writer import (
     NewStory,
     Rows,
@@ -59,41 +60,6 @@ def _db_reason(exc: Exception) -> str:
         # e.g. OverflowError from the driver: a value the database cannot hold.
         message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
     return f"the database refused the story: {message or type(exc).__name__}"
-
-
-class StoryIds:
-    """A set of story ids in a bit each: what a run wrote, in memory that does not grow with
-    every id (a block of 65,536 ids takes 8 KB; a set of a million ints would take tens of MB)."""
-
-    def __init__(self) -> None:
-        self._blocks: dict[int, bytearray] = {}
-        self._count = 0
-
-    def add(self, pk: int) -> None:
-        block = self._blocks.get(pk >> 16)
-        if block is None:
-            block = self._blocks[pk >> 16] = bytearray(8192)
-        byte, bit = (pk & 0xFFFF) >> 3, 1 << (pk & 7)
-        if not block[byte] & bit:
-            block[byte] |= bit
-            self._count += 1
-
-    def __contains__(self, pk: int) -> bool:
-        block = self._blocks.get(pk >> 16)
-        return block is not None and bool(block[(pk & 0xFFFF) >> 3] & (1 << (pk & 7)))
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Iterator[int]:
-        """The ids in increasing order."""
-        for high in sorted(self._blocks):
-            block = self._blocks[high]
-            for byte in range(8192):
-                if value := block[byte]:
-                    for bit in range(8):
-                        if value & (1 << bit):
-                            yield (high << 16) | (byte << 3) | bit
 
 
 class _Batch:

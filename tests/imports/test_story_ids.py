@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from stories.imports.service import StoryIds
+from stories.imports.story_ids import StoryIds
 
 
 def test_story_ids_behave_as_a_set_of_ints_in_increasing_order():
